@@ -1,0 +1,34 @@
+"""symsteady: closed-form perturbative steady states and spin squeezing of emitter ensembles.
+
+Conventions: ``S_a = (1/2) sum_i sigma^a_i``, ``Sp = Sx + i Sy = sum_i sigma^+_i``; Lindblad
+``drho/dt = -i[H, rho] + sum_k r_k D[L_k] rho`` with ``D[L]rho = L rho L^dag - {L^dag L, rho}/2``.
+"""
+
+from .derivation import Derivation, derive
+from .errors import (
+    DarkStateError,
+    MalformedExpressionError,
+    MethodError,
+    ModelError,
+    NonUniqueSteadyStateError,
+    NotHermitianError,
+    ParameterError,
+    RateError,
+    SymmetryError,
+    SymsteadyError,
+    UnknownOperatorError,
+)
+from .evaluation import evaluate, point_quadratics, point_series
+from .exact import exact_moments, exact_steady_state
+from .model import N, Model
+from .models import BUILTIN, builtin, load
+from .spinpoly import Sm, Sp, Sx, Sy, Sz
+
+__all__ = [
+    "BUILTIN", "Derivation", "Model", "N", "Sm", "Sp", "Sx", "Sy", "Sz", "builtin", "derive",
+    "evaluate", "exact_moments", "exact_steady_state", "load", "point_quadratics", "point_series",
+    "DarkStateError", "MalformedExpressionError", "MethodError", "ModelError",
+    "NonUniqueSteadyStateError", "NotHermitianError", "ParameterError", "RateError",
+    "SymmetryError", "SymsteadyError", "UnknownOperatorError",
+]
+__version__ = "0.1.0"

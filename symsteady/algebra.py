@@ -1,0 +1,230 @@
+"""The orbit-basis algebra: the one place where operators act on permutation-invariant states.
+
+Permutation-invariant basis (``OrbitBasis``), with ``|A> = prod_{i in A} sigma^+_i |dark>``::
+
+    B(a, b, c) = sum_{|A|=a, |B|=b, |A ∩ B|=c} |A><B|,   0 <= c <= min(a, b),  a + b - c <= N.
+
+Symmetric (Dicke, j = N/2) sector (``SymmetricBasis``), with ``|a>> = sum_{|A|=a} |A>``::
+
+    E(a, b) = |a>><<b| = sum_c B(a, b, c),   0 <= a, b <= N.
+
+The rule functions below hold every action (derived in DESIGN §4); they are plain arithmetic
+in (a, b, c, N), so they work on Python ints, field elements and NumPy arrays alike. Each
+returns pairs ``(coefficient, target key)``; targets outside the valid range are dropped by
+the basis. Right actions follow from the adjoint: ``X W = (W^dag X^dag)^dag`` and
+``B(a,b,c)^dag = B(b,a,c)`` (the rule coefficients are real).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from .fields import Elem, Field
+from .spinpoly import Word
+
+Key = tuple[int, ...]
+Operator = dict[Key, Elem]
+Terms = Iterable[tuple[Any, Key]]
+
+# ---- rules on the ket side, orbit basis ------------------------------------------------------
+
+
+def orbit_raise(a, b, c, N) -> Terms:
+    """S+ B(a,b,c) = (c+1) B(a+1,b,c+1) + (a+1-c) B(a+1,b,c)."""
+    return ((c + 1, (a + 1, b, c + 1)), (a + 1 - c, (a + 1, b, c)))
+
+
+def orbit_lower(a, b, c, N) -> Terms:
+    """S- B(a,b,c) = (b-c+1) B(a-1,b,c-1) + (N-a-b+c+1) B(a-1,b,c)."""
+    return ((b - c + 1, (a - 1, b, c - 1)), (N - a - b + c + 1, (a - 1, b, c)))
+
+
+def orbit_z(a, b, c, N) -> Terms:
+    """Sz B(a,b,c) = (a - N/2) B(a,b,c)."""
+    return ((a - N / 2, (a, b, c)),)
+
+
+def local_emission_jump(a, b, c, N) -> Terms:
+    """sum_i sigma^-_i B(a,b,c) sigma^+_i = (N-a-b+c+1) B(a-1,b-1,c-1)."""
+    return ((N - a - b + c + 1, (a - 1, b - 1, c - 1)),)
+
+
+def local_number(a, b, c, N) -> Terms:
+    """sum_i sigma^+_i sigma^-_i B(a,b,c) = a B(a,b,c)."""
+    return ((a, (a, b, c)),)
+
+
+def local_dephasing_sandwich(a, b, c, N) -> Terms:
+    """sum_i sigma^z_i B(a,b,c) sigma^z_i = (N - 2(a+b-2c)) B(a,b,c)."""
+    return ((N - 2 * (a + b - 2 * c), (a, b, c)),)
+
+
+def local_pumping_jump(a, b, c, N) -> Terms:
+    """sum_i sigma^+_i B(a,b,c) sigma^-_i = (c+1) B(a+1,b+1,c+1)."""
+    return ((c + 1, (a + 1, b + 1, c + 1)),)
+
+
+# ---- rules on the ket side, symmetric sector ------------------------------------------------
+
+
+def dicke_raise(a, b, N) -> Terms:
+    """S+ E(a,b) = (a+1) E(a+1,b)."""
+    return ((a + 1, (a + 1, b)),)
+
+
+def dicke_lower(a, b, N) -> Terms:
+    """S- E(a,b) = (N-a+1) E(a-1,b)."""
+    return ((N - a + 1, (a - 1, b)),)
+
+
+def dicke_z(a, b, N) -> Terms:
+    """Sz E(a,b) = (a - N/2) E(a,b)."""
+    return ((a - N / 2, (a, b)),)
+
+
+_FLIP = {"p": "m", "m": "p", "z": "z"}
+
+
+def adjoint_word(word: Word) -> Word:
+    return tuple(_FLIP[x] for x in reversed(word))
+
+
+class Basis:
+    """Common machinery of the two bases: words acting left and right, trace, adjoint."""
+
+    name: str
+    ket_rules: dict[str, Callable[..., Terms]]
+
+    def __init__(self, field: Field):
+        self.F = field
+        self._left_cache: dict[tuple[Word, Key], list[tuple[Elem, Key]]] = {}
+
+    # -- to be provided by subclasses
+    def valid(self, key: Key) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def swap(self, key: Key) -> Key:  # pragma: no cover
+        raise NotImplementedError
+
+    def trace(self, key: Key) -> Elem | None:  # pragma: no cover
+        raise NotImplementedError
+
+    def block(self, key: Key) -> tuple[int, int]:
+        return key[0], key[1]
+
+    def block_keys(self, a: int, b: int) -> list[Key]:  # pragma: no cover
+        raise NotImplementedError
+
+    # -- shared
+    def rule(self, rule: Callable[..., Terms], key: Key) -> list[tuple[Elem, Key]]:
+        """Apply a rule to one key: valid targets with nonzero coefficients."""
+        out = []
+        for coeff, target in rule(*key, self.F.N):
+            if self.valid(target) and not (isinstance(coeff, int) and coeff == 0):
+                out.append((coeff, target))
+        return out
+
+    def left_word(self, word: Word, key: Key) -> list[tuple[Elem, Key]]:
+        """``word * key`` as (coefficient, key) pairs; the last letter acts first."""
+        cache_key = (word, key)
+        hit = self._left_cache.get(cache_key)
+        if hit is not None:
+            return hit
+        current: dict[Key, Elem] = {key: 1}
+        for letter in reversed(word):
+            nxt: dict[Key, Elem] = {}
+            for k, v in current.items():
+                for coeff, target in self.rule(self.ket_rules[letter], k):
+                    nxt[target] = nxt.get(target, 0) + coeff * v
+            current = nxt
+        result = [(v, k) for k, v in current.items() if not (isinstance(v, int) and v == 0)]
+        self._left_cache[cache_key] = result
+        return result
+
+    def right_word(self, word: Word, key: Key) -> list[tuple[Elem, Key]]:
+        """``key * word``, from the left action of the adjoint word on the adjoint key."""
+        return [(v, self.swap(k)) for v, k in self.left_word(adjoint_word(word), self.swap(key))]
+
+    def apply_left(self, word: Word, op: Operator) -> Operator:
+        out: Operator = {}
+        for key, x in op.items():
+            for v, k in self.left_word(word, key):
+                out[k] = out.get(k, 0) + v * x
+        return out
+
+    def expect(self, word: Word, op: Operator) -> Elem:
+        """``Tr(word * op)``."""
+        total = self.F.zero
+        for key, x in op.items():
+            for v, k in self.left_word(word, key):
+                t = self.trace(k)
+                if t is not None:
+                    total = total + t * v * x
+        return total
+
+    def adjoint(self, op: Operator) -> Operator:
+        return {self.swap(k): self.F.conj(v) for k, v in op.items()}
+
+    def tr(self, op: Operator) -> Elem:
+        total = self.F.zero
+        for key, x in op.items():
+            t = self.trace(key)
+            if t is not None:
+                total = total + t * x
+        return total
+
+
+class OrbitBasis(Basis):
+    """Permutation-invariant operators B(a, b, c); takes local dissipators too."""
+
+    name = "permutation-invariant"
+    ket_rules = {"p": orbit_raise, "m": orbit_lower, "z": orbit_z}
+    dark: Key = (0, 0, 0)
+
+    def valid(self, key: Key) -> bool:
+        a, b, c = key
+        if c < 0 or c > a or c > b:
+            return False
+        n = self.F.n_int
+        return n is None or a + b - c <= n
+
+    def swap(self, key: Key) -> Key:
+        return (key[1], key[0], key[2])
+
+    def trace(self, key: Key) -> Elem | None:
+        a, b, c = key
+        return self.F.binomial(a) if a == b == c else None
+
+    def block_keys(self, a: int, b: int) -> list[Key]:
+        lo = 0 if self.F.n_int is None else max(0, a + b - self.F.n_int)
+        return [(a, b, c) for c in range(lo, min(a, b) + 1)]
+
+    def size(self, key: Key) -> int:
+        """Emitters an orbit element involves: it exists for N >= a + b - c."""
+        return key[0] + key[1] - key[2]
+
+
+class SymmetricBasis(Basis):
+    """Operators on the symmetric (Dicke, j = N/2) sector, E(a, b) = |a>><<b|."""
+
+    name = "symmetric"
+    ket_rules = {"p": dicke_raise, "m": dicke_lower, "z": dicke_z}
+    dark: Key = (0, 0)
+
+    def valid(self, key: Key) -> bool:
+        a, b = key
+        n = self.F.n_int
+        return a >= 0 and b >= 0 and (n is None or (a <= n and b <= n))
+
+    def swap(self, key: Key) -> Key:
+        return (key[1], key[0])
+
+    def trace(self, key: Key) -> Elem | None:
+        a, b = key
+        return self.F.binomial(a) if a == b else None
+
+    def block_keys(self, a: int, b: int) -> list[Key]:
+        return [(a, b)]
+
+    def size(self, key: Key) -> int:
+        return max(key)

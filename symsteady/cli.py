@@ -1,0 +1,135 @@
+"""Command line: ``symsteady [derive|evaluate] ...``. Thin: parses, calls the library, prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import sympy
+
+from .derivation import Derivation, derive
+from .errors import ParameterError, SymsteadyError
+from .evaluation import evaluate
+from .models import DEFAULT_MODEL, load
+
+DEFAULT_POINT = {"J": 0.5, "Jz": 1.0, "gamma": 1.0}
+
+
+def _orbit_name(key: tuple[int, ...]) -> str:
+    return ("B({},{},{})" if len(key) == 3 else "E({},{})").format(*key)
+
+
+def format_derivation(d: Derivation, latex: bool = False) -> str:
+    """Human-readable (or LaTeX) closed forms: rho_k, the pieces of ξ²_R, validity."""
+    show = sympy.latex if latex else sympy.sstr
+    lam = d.lam
+    lines = [
+        f"# {d.model.summary()}",
+        f"# method {d.method} ({'Liouvillian expansion' if d.method == 'full' else 'pure-state approximation'}), "
+        f"order {d.order} in {lam}{' (set lambda = 1)' if lam.name == 'lambda' else ''}, sector {d.sector}",
+        f"# orbit basis: {'B(a,b,c) = sum_{|A|=a,|B|=b,|A&B|=c} |A><B|' if d.sector != 'symmetric' else 'E(a,b) = |a>><<b|, |a>> = sum_{|A|=a} |A>'}",
+        "",
+    ]
+    for k, rho in enumerate(d.rho):
+        lines.append(f"rho_{k}:")
+        for key, v in sorted(rho.items()):
+            lines.append(f"  {_orbit_name(key)}: {show(sympy.factor(v))}")
+    lines += ["", "xi2_R = a_R - sqrt(b_R**2 + c_R**2) + O(%s**%d), with" % (lam, d.order + 1)]
+    for name in ("a_R", "b_R", "c_R"):
+        terms = [f"({show(c)})*{lam}**{k}" if k else f"({show(c)})"
+                 for k, c in enumerate(d.coefficients(name)) if c != 0]
+        lines.append(f"  {name} = {' + '.join(terms) or '0'}")
+    lines += [
+        "",
+        f"valid for N >= {d.n_min}",
+        "denominators (must not vanish): " + (", ".join(show(x) for x in d.denominators) or "none"),
+    ]
+    return "\n".join(lines)
+
+
+def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name.strip():
+            raise ParameterError(f"--set takes name=value, not {item!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ParameterError(f"--set {item!r}: {value!r} is not a number") from None
+    return out
+
+
+def _points(args: argparse.Namespace) -> list[dict[str, Any]]:
+    if args.points:
+        try:
+            data = json.loads(Path(args.points).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ParameterError(f"cannot read points file {args.points}: {exc}") from None
+        if not isinstance(data, list) or not all(isinstance(p, dict) for p in data):
+            raise ParameterError(f"{args.points} must hold a JSON list of objects")
+        return data
+    if args.N is None:
+        raise ParameterError("give --N and --set name=value, or --points FILE.json")
+    return [{"N": args.N, **_parse_sets(args.set)}]
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    names = list(rows[0]["params"])
+    head = names + ["xi2_R", "xi2_S", "theta", "rs_gap"]
+    lines = ["  ".join(f"{h:>12}" for h in head)]
+    for r in rows:
+        vals = [r["params"][n] for n in names] + [r["xi2_R"], r["xi2_S"], r["theta"], r["rs_gap"]]
+        lines.append("  ".join(f"{v:>12.6g}" if v is not None else f"{'nan':>12}" for v in vals))
+    return "\n".join(lines)
+
+
+def main_job() -> str:
+    """The default job: order-2 closed form of the built-in xyz model and a short table."""
+    model = load(DEFAULT_MODEL)
+    d = derive(model, 2)
+    points = [{"N": n, **DEFAULT_POINT, "delta": delta} for n in (10, 20, 100) for delta in (0.01, 0.05, 0.1)]
+    rows = evaluate(model, 2, points)
+    return format_derivation(d) + "\n\nvalues at order 2 (J = 0.5, Jz = 1, gamma = 1):\n" + _table(rows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="symsteady", description=__doc__)
+    sub = p.add_subparsers(dest="command")
+    d = sub.add_parser("derive", help="closed-form rho_k and xi2_R, symbolic in N and couplings")
+    d.add_argument("model", help="built-in name (xyz, tfi, driven_ising, resonance_fluorescence) or TOML file")
+    d.add_argument("--order", type=int, default=2)
+    d.add_argument("--method", choices=("full", "pure"), default="full")
+    d.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
+    e = sub.add_parser("evaluate", help="numbers at given points (closed form derived once)")
+    e.add_argument("model")
+    e.add_argument("--order", type=int, required=True)
+    e.add_argument("--N", type=int)
+    e.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    e.add_argument("--points", metavar="FILE.json", help="JSON list of objects with N and every parameter")
+    e.add_argument("--method", choices=("full", "pure"), default="full")
+    e.add_argument("--json", action="store_true", help="print a JSON list, one object per point")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command is None:
+            print(main_job())
+        elif args.command == "derive":
+            print(format_derivation(derive(load(args.model), args.order, args.method), args.latex))
+        else:
+            rows = evaluate(load(args.model), args.order, _points(args), args.method)
+            print(json.dumps(rows, indent=1) if args.json else _table(rows))
+    except SymsteadyError as exc:
+        print(f"symsteady: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Models: a collective-spin Hamiltonian and dissipation rates, parsed and checked.
+
+Conventions (fixed): ``S_a = (1/2) sum_i sigma^a_i``, ``Sp = Sx + i Sy = sum_i sigma^+_i``,
+``Sm = Sx - i Sy``; ``drho/dt = -i[H, rho] + sum_k r_k D[L_k] rho`` with
+``D[L]rho = L rho L^dag - {L^dag L, rho}/2`` and the rates
+
+* ``local_emission`` (gamma): ``gamma sum_i D[sigma^-_i]``
+* ``collective_emission`` (Gamma): ``Gamma D[S_-]``
+* ``local_dephasing`` (gamma_phi): ``gamma_phi sum_i D[sigma^z_i]``
+* ``local_pumping`` (gamma_p): ``gamma_p sum_i D[sigma^+_i]`` (exact method only)
+
+Every free name in a model string is a real parameter, except ``N`` (the emitter number) and
+the operators ``Sx, Sy, Sz, Sp, Sm``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import sympy
+
+from . import spinpoly
+from .errors import (
+    MalformedExpressionError,
+    ModelError,
+    NotHermitianError,
+    RateError,
+    SymmetryError,
+    UnknownOperatorError,
+)
+from .spinpoly import SpinPoly
+
+N = sympy.Symbol("N", positive=True, integer=True)
+RATE_NAMES = ("local_emission", "collective_emission", "local_dephasing", "local_pumping")
+LOCAL_RATES = ("local_emission", "local_dephasing", "local_pumping")
+_OPERATORS = {"Sx": spinpoly.Sx, "Sy": spinpoly.Sy, "Sz": spinpoly.Sz, "Sp": spinpoly.Sp, "Sm": spinpoly.Sm}
+_FUNCTIONS = {"sqrt": sympy.sqrt, "Rational": sympy.Rational}
+_CONSTANTS = {"pi": sympy.pi}
+_OPERATOR_LIKE = re.compile(r"^(S[a-zA-Z]|S(plus|minus)|sigma_?[xyzpm].*)$")
+_LITERALS = {
+    "_Int": sympy.Integer,
+    "_Float": lambda text: sympy.Rational(text),  # 0.5 -> 1/2: closed forms stay exact
+    "_Imag": lambda imag: sympy.I * sympy.Rational(repr(imag)),
+}
+
+
+def parameter(name: str) -> sympy.Symbol:
+    """The real symbol symsteady uses for a parameter name."""
+    return N if name == "N" else sympy.Symbol(name, real=True)
+
+
+def parse(text: str, what: str = "expression") -> sympy.Expr:
+    """Parse a model string with an explicit symbol table (no sympy names leak in)."""
+    source = str(text).replace("^", "**")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise MalformedExpressionError(f"cannot parse {what} {text!r}: {exc.msg}") from None
+    table: dict[str, object] = {"N": N, **_OPERATORS, **_FUNCTIONS, **_CONSTANTS, **_LITERALS}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if not (isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS):
+                name = ast.unparse(node.func)
+                raise MalformedExpressionError(f"unknown function {name!r} in {what} {text!r}")
+        elif isinstance(node, ast.Name) and node.id not in table:
+            if _OPERATOR_LIKE.match(node.id):
+                raise UnknownOperatorError(
+                    f"unknown operator {node.id!r} in {what} {text!r}; "
+                    "the collective operators are Sx, Sy, Sz, Sp, Sm"
+                )
+            table[node.id] = parameter(node.id)
+        elif not isinstance(
+            node,
+            (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Load,
+             ast.operator, ast.unaryop, ast.Call),
+        ):
+            raise MalformedExpressionError(
+                f"unsupported syntax {type(node).__name__} in {what} {text!r}"
+            )
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, complex)):
+            raise MalformedExpressionError(f"unexpected literal {node.value!r} in {what} {text!r}")
+    try:
+        value = eval(compile(_exact_literals(tree), "<model>", "eval"), {"__builtins__": {}}, table)
+    except Exception as exc:  # arithmetic on the parsed names failed
+        raise MalformedExpressionError(f"cannot evaluate {what} {text!r}: {exc}") from None
+    return sympy.sympify(value)
+
+
+def _exact_literals(tree: ast.Expression) -> ast.Expression:
+    """Make integer literals sympy Integers so that 2/N stays exact, and 1j the unit I."""
+
+    class Exact(ast.NodeTransformer):
+        def visit_Constant(self, node: ast.Constant) -> ast.AST:
+            if isinstance(node.value, bool):
+                return node
+            if isinstance(node.value, int):
+                return ast.Call(ast.Name("_Int", ast.Load()), [node], [])
+            if isinstance(node.value, float):
+                return ast.Call(ast.Name("_Float", ast.Load()), [ast.Constant(repr(node.value))], [])
+            if isinstance(node.value, complex):
+                return ast.Call(ast.Name("_Imag", ast.Load()), [ast.Constant(node.value.imag)], [])
+            return node
+
+    new = ast.fix_missing_locations(Exact().visit(ast.parse(ast.unparse(tree), mode="eval")))
+    return new
+
+
+def _coerce(value: object, what: str) -> sympy.Expr:
+    if isinstance(value, str):
+        return parse(value, what)
+    if value is None:
+        return sympy.Integer(0)
+    expr = sympy.sympify(value)
+    # map user symbols onto symsteady's real parameters by name
+    subs = {s: parameter(s.name) for s in expr.free_symbols if s.is_commutative and s.name != "N"}
+    subs.update({s: N for s in expr.free_symbols if s.is_commutative and s.name == "N"})
+    return expr.xreplace(subs)
+
+
+@dataclass(frozen=True)
+class Model:
+    """A driven-dissipative emitter model.
+
+    ``hamiltonian`` is a polynomial in ``Sx, Sy, Sz, Sp, Sm`` (string or sympy expression) with
+    coefficients in ``N`` and real parameters; rates are expressions; ``small`` names the
+    expansion parameter (H at small = 0 must commute with Sz). Without ``small``, H0 is the
+    U(1)-conserving part of H and a formal lambda multiplies the rest (results at lambda = 1).
+    """
+
+    hamiltonian: sympy.Expr
+    local_emission: sympy.Expr = sympy.Integer(0)
+    collective_emission: sympy.Expr = sympy.Integer(0)
+    local_dephasing: sympy.Expr = sympy.Integer(0)
+    local_pumping: sympy.Expr = sympy.Integer(0)
+    small: sympy.Symbol | None = None
+    name: str = "model"
+    description: str = ""
+    poly: SpinPoly = field(default_factory=dict, compare=False, repr=False)
+
+    def __init__(self, hamiltonian: object, *, local_emission: object = 0,
+                 collective_emission: object = 0, local_dephasing: object = 0,
+                 local_pumping: object = 0, small: str | sympy.Symbol | None = None,
+                 name: str = "model", description: str = ""):
+        set_ = object.__setattr__
+        set_(self, "hamiltonian", _coerce(hamiltonian, "hamiltonian"))
+        for rate_name, value in zip(
+            RATE_NAMES, (local_emission, collective_emission, local_dephasing, local_pumping)
+        ):
+            rate = _coerce(value, rate_name)
+            if rate.free_symbols & set(spinpoly.OPERATOR_SYMBOLS):
+                raise MalformedExpressionError(f"{rate_name} = {rate} contains a spin operator")
+            check_rate(rate_name, rate)
+            set_(self, rate_name, rate)
+        set_(self, "small", None if small is None else parameter(str(small)))
+        set_(self, "name", name)
+        set_(self, "description", description)
+        set_(self, "poly", spinpoly.from_expr(self.hamiltonian))
+        self._check()
+
+    # ---- checks -----------------------------------------------------------------------------
+    def _check(self) -> None:
+        diff: SpinPoly = dict(self.poly)
+        for w, c in spinpoly.adjoint(self.poly).items():
+            spinpoly.add_term(diff, w, -c)
+        if diff:
+            word, coeff = next(iter(diff.items()))
+            term = spinpoly.word_to_expr(word)
+            raise NotHermitianError(
+                f"the Hamiltonian is not Hermitian: H - H^dag contains {sympy.factor(coeff)}*{term} "
+                f"(the term {term} needs its Hermitian conjugate with the conjugate coefficient)"
+            )
+        if self.small is not None:
+            if self.small == N:
+                raise ModelError("N cannot be the small parameter")
+            for word, coeff in self.poly.items():
+                c0 = coeff.subs(self.small, 0)
+                if spinpoly.charge(word) != 0 and sympy.simplify(c0) != 0:
+                    term = spinpoly.word_to_expr(word)
+                    raise SymmetryError(
+                        f"H0 = H({self.small}=0) is not U(1) symmetric: its term {c0}*{term} "
+                        f"changes the excitation number by {spinpoly.charge(word)}"
+                    )
+        if self.small is not None and self.small not in self.parameters:
+            raise ModelError(f"the small parameter {self.small} does not appear in the model")
+
+    # ---- derived data -------------------------------------------------------------------------
+    @property
+    def rates(self) -> dict[str, sympy.Expr]:
+        return {r: getattr(self, r) for r in RATE_NAMES}
+
+    @property
+    def parameters(self) -> tuple[sympy.Symbol, ...]:
+        """Real parameters (N excluded), sorted by name; the small parameter included."""
+        syms = set(self.hamiltonian.free_symbols)
+        for r in self.rates.values():
+            syms |= r.free_symbols
+        syms -= set(spinpoly.OPERATOR_SYMBOLS) | {N}
+        return tuple(sorted(syms, key=lambda s: s.name))
+
+    @property
+    def has_local_processes(self) -> bool:
+        return any(self.rates[r] != 0 for r in LOCAL_RATES)
+
+    @property
+    def sector(self) -> str:
+        """``symmetric`` for collective-only dissipation (no local process), else permutation-invariant."""
+        return "permutation-invariant" if self.has_local_processes else "symmetric"
+
+    def expansion(self, order: int) -> list[tuple[SpinPoly, dict[str, sympy.Expr]]]:
+        """Orders 0..order of (H_j, rates_j) in the small parameter (or the formal lambda)."""
+        out: list[tuple[SpinPoly, dict[str, sympy.Expr]]] = [({}, {}) for _ in range(order + 1)]
+        if self.small is None:
+            for w, c in self.poly.items():
+                j = 0 if spinpoly.charge(w) == 0 else 1
+                if j <= order:
+                    out[j][0][w] = c
+            out[0][1].update({r: v for r, v in self.rates.items() if v != 0})
+            return out
+        for w, c in self.poly.items():
+            for j, cj in enumerate(_taylor(c, self.small, order)):
+                if cj != 0:
+                    out[j][0][w] = cj
+        for r, v in self.rates.items():
+            for j, vj in enumerate(_taylor(v, self.small, order)):
+                if vj != 0:
+                    out[j][1][r] = vj
+        return out
+
+    def summary(self) -> str:
+        rates = ", ".join(f"{r} = {v}" for r, v in self.rates.items() if v != 0) or "no dissipation"
+        small = f"small parameter {self.small}" if self.small else "formal lambda on the U(1)-breaking part"
+        return f"{self.name}: H = {self.hamiltonian}; {rates}; {small}"
+
+    # ---- constructors ---------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> "Model":
+        known = {"name", "description", "hamiltonian", "small", *RATE_NAMES}
+        unknown = set(data) - known
+        if unknown:
+            raise ModelError(f"unknown model keys {sorted(unknown)}; known: {sorted(known)}")
+        if "hamiltonian" not in data:
+            raise ModelError("a model needs a 'hamiltonian'")
+        return cls(**dict(data))  # type: ignore[arg-type]
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Model":
+        import tomllib
+
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ModelError(f"cannot read model file {path}: {exc}") from None
+        data.setdefault("name", path.stem)
+        return cls.from_dict(data)
+
+
+def check_rate(name: str, rate: sympy.Expr) -> None:
+    """Rates must be real and non-negative wherever that can be decided."""
+    if rate.is_number:
+        if rate.is_real is False or rate.is_negative:
+            raise RateError(f"{name} = {rate} must be real and non-negative")
+    elif rate.is_real is False:
+        raise RateError(f"{name} = {rate} is not real")
+
+
+def _taylor(expr: sympy.Expr, x: sympy.Symbol, order: int) -> list[sympy.Expr]:
+    """Taylor coefficients of expr in x up to x**order (exact for polynomials)."""
+    if x not in expr.free_symbols:
+        return [expr] + [sympy.Integer(0)] * order
+    try:
+        poly = sympy.Poly(expr, x)
+        coeffs = [poly.coeff_monomial(x**j) for j in range(order + 1)]
+        return [sympy.expand(c) for c in coeffs]
+    except sympy.PolynomialError:
+        series = sympy.series(expr, x, 0, order + 1).removeO()
+        return [sympy.expand(series.coeff(x, j)) for j in range(order + 1)]
