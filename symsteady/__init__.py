@@ -14,6 +14,7 @@ from .errors import (
     NotHermitianError,
     ParameterError,
     RateError,
+    SingularPointError,
     SymmetryError,
     SymsteadyError,
     UnknownOperatorError,
@@ -29,6 +30,6 @@ __all__ = [
     "evaluate", "exact_moments", "exact_steady_state", "load", "point_quadratics", "point_series",
     "DarkStateError", "MalformedExpressionError", "MethodError", "ModelError",
     "NonUniqueSteadyStateError", "NotHermitianError", "ParameterError", "RateError",
-    "SymmetryError", "SymsteadyError", "UnknownOperatorError",
+    "SingularPointError", "SymmetryError", "SymsteadyError", "UnknownOperatorError",
 ]
 __version__ = "0.1.0"

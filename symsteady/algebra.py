@@ -121,7 +121,7 @@ class Basis:
         out = []
         for coeff, target in rule(*key, self.F.N):
             if self.valid(target) and not (isinstance(coeff, int) and coeff == 0):
-                out.append((coeff, target))
+                out.append((self.F.convert(coeff) if isinstance(coeff, int) else coeff, target))
         return out
 
     def left_word(self, word: Word, key: Key) -> list[tuple[Elem, Key]]:
@@ -130,14 +130,14 @@ class Basis:
         hit = self._left_cache.get(cache_key)
         if hit is not None:
             return hit
-        current: dict[Key, Elem] = {key: 1}
+        current: dict[Key, Elem] = {key: self.F.one}
         for letter in reversed(word):
             nxt: dict[Key, Elem] = {}
             for k, v in current.items():
                 for coeff, target in self.rule(self.ket_rules[letter], k):
                     nxt[target] = nxt.get(target, 0) + coeff * v
             current = nxt
-        result = [(v, k) for k, v in current.items() if not (isinstance(v, int) and v == 0)]
+        result = [(v, k) for k, v in current.items() if not self.F.is_zero(v)]
         self._left_cache[cache_key] = result
         return result
 

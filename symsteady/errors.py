@@ -39,6 +39,10 @@ class NonUniqueSteadyStateError(SymsteadyError):
     """L0 has a second steady state: some excitation block (a, b) does not decay."""
 
 
+class SingularPointError(SymsteadyError):
+    """A closed form's denominator vanishes at a requested point (no decay, or a resonance)."""
+
+
 class ParameterError(SymsteadyError):
     """A value given for N or a parameter is missing, unknown or invalid."""
 

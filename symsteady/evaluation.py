@@ -10,80 +10,24 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 import numpy as np
 import sympy
 
-from .derivation import derive, expansion_symbol, make_series
-from .errors import ParameterError, RateError
-from .fields import ComplexField, DomainField
-from .model import N, Model, parameter
+from .derivation import derive, make_series
+from .errors import SingularPointError
+from .model import N, Model
 from .observables import QUADRATIC_KEYS, finalize, series_quadratics
+from .points import Point, point_field, point_table
 from .powerseries import PowerSeries
 
 CLOSED_FORM_MAX_ORDER = 2
-Point = Mapping[str, Any]
-
-
-def point_table(model: Model, points: list[Point]) -> dict[str, np.ndarray]:
-    """Validate points (N a positive integer, every parameter given and finite, rates >= 0)
-    and return one float array per name (``N`` as integers)."""
-    names = {p.name for p in model.parameters}
-    table: dict[str, list[Any]] = {name: [] for name in ["N", *sorted(names)]}
-    for i, point in enumerate(points):
-        where = f" (point {i})" if len(points) > 1 else ""
-        if "N" not in point:
-            raise ParameterError(f"every point needs N, the number of emitters{where}")
-        n = point["N"]
-        try:
-            n_ok = isinstance(n, (int, np.integer, float, str)) and float(n) == int(float(n)) >= 1
-        except (TypeError, ValueError):
-            n_ok = False
-        if not n_ok:
-            raise ParameterError(f"N must be a positive integer, not {n!r}{where}")
-        unknown = set(point) - names - {"N"}
-        if unknown:
-            raise ParameterError(f"unknown parameter(s) {sorted(unknown)}{where}; the model has {sorted(names)}")
-        missing = names - set(point)
-        if missing:
-            raise ParameterError(f"missing value(s) for {sorted(missing)}{where}")
-        table["N"].append(int(float(n)))
-        for name in names:
-            v = point[name]
-            try:
-                x = float(v)
-            except (TypeError, ValueError):
-                raise ParameterError(f"{name} = {v!r} is not a real number{where}") from None
-            if not math.isfinite(x):
-                raise ParameterError(f"{name} = {v!r} must be finite{where}")
-            table[name].append(x)
-    arrays = {k: np.array(v, dtype=int if k == "N" else float) for k, v in table.items()}
-    symbols = [N, *model.parameters]
-    for rate_name, rate in model.rates.items():
-        if rate.free_symbols:
-            values = np.broadcast_to(
-                sympy.lambdify(symbols, rate, "numpy")(*[arrays[s.name] for s in symbols]), (len(points),)
-            )
-            bad = np.flatnonzero(~(np.asarray(values, dtype=float) >= 0))
-            if bad.size:
-                i = int(bad[0])
-                raise RateError(f"{rate_name} = {rate} = {values[i]} is negative at point {i}")
-    return arrays
 
 
 def point_series(model: Model, order: int, point: Point, method: str = "full", exact: bool = False):
     """The numeric series at one point: ``(series, λ value)``."""
-    point_table(model, [point])
-    n = int(float(point["N"]))
-    values = {parameter(k): sympy.nsimplify(v, rational=True) if exact else float(v)
-              for k, v in point.items() if k != "N"}
-    values[N] = n
-    field = DomainField(n=n) if exact else ComplexField(n)
-
-    def convert(expr: sympy.Expr):
-        return field.convert(sympy.sympify(expr).xreplace(values))
-
+    field, convert, values = point_field(model, point, exact)
     series = make_series(model, field, convert, order, method)
     lam = values[model.small] if model.small is not None else 1
     return series, lam
@@ -120,7 +64,8 @@ def _closed_form_kernel(model: Model, order: int, method: str):
     else:
         exprs = _flat(d)
     fn = sympy.lambdify(args, exprs, modules="numpy", cse=True)
-    return d, args, fn
+    dens = sympy.lambdify(args, list(d.denominators), modules="numpy")
+    return d, args, fn, dens
 
 
 def _flat(d) -> list[sympy.Expr]:
@@ -128,9 +73,16 @@ def _flat(d) -> list[sympy.Expr]:
 
 
 def _closed_form_observables(model: Model, order: int, points: list[Point], method: str) -> dict[str, Any]:
-    d, args, fn = _closed_form_kernel(model, order, method)
+    d, args, fn, dens = _closed_form_kernel(model, order, method)
     table = point_table(model, points)
     columns = [table[a.name].astype(float) for a in args]
+    for expr, values in zip(d.denominators, dens(*columns)):
+        zero = np.flatnonzero(np.broadcast_to(np.asarray(values) == 0, (len(points),)))
+        if zero.size:
+            raise SingularPointError(
+                f"the closed form is singular at point {int(zero[0])} ({dict(points[int(zero[0])])}): "
+                f"its denominator {expr} vanishes (no decay there, or a resonance)"
+            )
     with np.errstate(all="ignore"):
         out = [np.broadcast_to(np.asarray(x, dtype=float), (len(points),)) for x in fn(*columns)]
     pieces = dict(zip(QUADRATIC_KEYS, out[:7]))
@@ -146,7 +98,7 @@ def evaluate(model: Model, order: int, points: Iterable[Point], method: str = "f
     results: list[dict[str, Any] | None] = [None] * len(points)
     closed: list[int] = []
     if order <= CLOSED_FORM_MAX_ORDER:
-        d, _, _ = _closed_form_kernel(model, order, method)
+        d = _closed_form_kernel(model, order, method)[0]
         closed = [i for i in range(len(points)) if table["N"][i] >= d.n_min]
     if closed:
         obs = _closed_form_observables(model, order, [points[i] for i in closed], method)

@@ -13,16 +13,15 @@ from typing import Any, Mapping
 import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
-import sympy
 from sympy.polys.domains import QQ_I
 from sympy.polys.matrices import DomainMatrix
 
 from .algebra import Basis, Key, Operator
 from .errors import NonUniqueSteadyStateError
-from .fields import ComplexField, DomainField
 from .liouvillian import Superoperator
-from .model import N, Model, parameter
+from .model import Model
 from .observables import operator_moments
+from .points import point_field
 from .series import make_basis
 
 
@@ -35,16 +34,10 @@ def all_keys(basis: Basis, n: int) -> list[Key]:
 
 def exact_steady_state(model: Model, point: Mapping[str, Any], arithmetic: str = "float") -> tuple[Basis, Operator]:
     """The exact steady state at a point, as orbit coefficients (small parameter included)."""
-    n = int(point["N"])
     exact = arithmetic == "exact"
-    values = {parameter(k): sympy.nsimplify(v, rational=True) if exact else float(v)
-              for k, v in point.items() if k != "N"}
-    values[N] = n
-    field = DomainField(n=n) if exact else ComplexField(n)
+    field, convert, _ = point_field(model, point, exact)
+    n = field.n_int
     basis = make_basis(model, field)
-
-    def convert(expr: sympy.Expr):
-        return field.convert(sympy.sympify(expr).xreplace(values))
 
     L = Superoperator(basis, {w: convert(c) for w, c in model.poly.items()},
                       {r: convert(v) for r, v in model.rates.items()})

@@ -16,6 +16,7 @@ the operators ``Sx, Sy, Sz, Sp, Sm``.
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,8 @@ def parse(text: str, what: str = "expression") -> sympy.Expr:
                 f"unsupported syntax {type(node).__name__} in {what} {text!r}"
             )
     for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            _check_exponent(node.right, text, what)
         if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, complex)):
             raise MalformedExpressionError(f"unexpected literal {node.value!r} in {what} {text!r}")
     try:
@@ -89,6 +92,28 @@ def parse(text: str, what: str = "expression") -> sympy.Expr:
     except Exception as exc:  # arithmetic on the parsed names failed
         raise MalformedExpressionError(f"cannot evaluate {what} {text!r}: {exc}") from None
     return sympy.sympify(value)
+
+
+MAX_EXPONENT = 64
+
+
+def _check_exponent(node: ast.AST, text: str, what: str) -> None:
+    """Exponents are names or small numeric constants (so ``9**9**9`` cannot stall the parser)."""
+    if isinstance(node, ast.Name):
+        return
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        parts = [node.left, node.right]
+    else:
+        parts = [node]
+    for part in parts:
+        if not (isinstance(part, ast.Constant) and isinstance(part.value, (int, float))
+                and not isinstance(part.value, bool) and abs(part.value) <= MAX_EXPONENT):
+            raise MalformedExpressionError(
+                f"exponent {ast.unparse(node)} in {what} {text!r} must be a name or a number of "
+                f"magnitude at most {MAX_EXPONENT}"
+            )
 
 
 def _exact_literals(tree: ast.Expression) -> ast.Expression:
@@ -115,6 +140,14 @@ def _coerce(value: object, what: str) -> sympy.Expr:
         return parse(value, what)
     if value is None:
         return sympy.Integer(0)
+    if isinstance(value, bool) or not isinstance(value, (int, float, sympy.Basic)):
+        raise MalformedExpressionError(
+            f"{what} must be a string, a number or a sympy expression, not {type(value).__name__} {value!r}"
+        )
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise MalformedExpressionError(f"{what} = {value} is not a finite number")
+        value = sympy.Rational(repr(value))
     expr = sympy.sympify(value)
     # map user symbols onto symsteady's real parameters by name
     subs = {s: parameter(s.name) for s in expr.free_symbols if s.is_commutative and s.name != "N"}
@@ -261,12 +294,13 @@ class Model:
 
 
 def check_rate(name: str, rate: sympy.Expr) -> None:
-    """Rates must be real and non-negative wherever that can be decided."""
-    if rate.is_number:
-        if rate.is_real is False or rate.is_negative:
-            raise RateError(f"{name} = {rate} must be real and non-negative")
-    elif rate.is_real is False:
+    """Rates must be real (parameters are real) and non-negative wherever that can be decided."""
+    if rate.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        raise RateError(f"{name} = {rate} is not a finite number")
+    if sympy.simplify(sympy.im(rate)) != 0:
         raise RateError(f"{name} = {rate} is not real")
+    if rate.is_number and rate.is_negative:
+        raise RateError(f"{name} = {rate} must be non-negative")
 
 
 def _taylor(expr: sympy.Expr, x: sympy.Symbol, order: int) -> list[sympy.Expr]:

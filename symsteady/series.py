@@ -91,6 +91,8 @@ class FullSeries(_Series):
         super().__init__(model, field, basis, convert, max_order)
         self.L: list[Superoperator] = superoperators(basis, model.expansion(max_order), convert)
         self._inverses: dict[tuple[int, int], tuple[list[Key], list[list[object]]]] = {}
+        for block in ((1, 0), (0, 1), (1, 1)):  # no decay of one excitation: refuse at once
+            self._block_inverse(block)
 
     def _block_inverse(self, block: tuple[int, int]) -> tuple[list[Key], list[list[object]]]:
         hit = self._inverses.get(block)
@@ -170,8 +172,11 @@ class PureSeries(_Series):
             )
         super().__init__(model, field, SymmetricBasis(field), convert, max_order)
         self.V = [self._heff(h, rates) for h, rates in model.expansion(max_order)]
+        self._inverses: dict[Key, object] = {}
         self._psi: list[Operator] = []
         self._energy: list[object] = []
+        self.psi(0)
+        self._diagonal_inverse((1, 0))  # a single excitation must decay
 
     def _heff(self, h: dict[Word, sympy.Expr], rates: dict[str, sympy.Expr]) -> dict[Word, object]:
         """H_eff words: local emission gives -(i gamma/2)(Sz + N/2), collective -(i Gamma/2) S+S-."""
@@ -219,23 +224,30 @@ class PureSeries(_Series):
                     rhs[key] = rhs.get(key, F.zero) + self._energy[j] * v
             new: Operator = {}
             for key, r in rhs.items():
-                if key == dark or F.is_zero(r):
-                    continue
-                diag = self._act(self.V[0], {key: F.one}).get(key, F.zero) - self._energy[0]
-                try:
-                    inv = F.inverse([[diag]])[0][0]
-                except SingularBlock:
-                    raise NonUniqueSteadyStateError(
-                        f"H_eff - E_0 vanishes on the Dicke state with {key[0]} excitation(s): "
-                        "it does not decay"
-                    ) from None
-                self._record_denominator([[diag]])
-                new[key] = r * inv
+                if key != dark and not F.is_zero(r):
+                    new[key] = r * self._diagonal_inverse(key)
             self._psi.append(new)
         return self._psi[k]
 
+    def _diagonal_inverse(self, key: Key) -> object:
+        """1 / (H_eff - E_0) on the Dicke state |a>> (H_eff conserves the excitation number)."""
+        hit = self._inverses.get(key)
+        if hit is None:
+            F = self.F
+            diag = self._act(self.V[0], {key: F.one}).get(key, F.zero) - self._energy[0]
+            try:
+                hit = F.inverse([[diag]])[0][0]
+            except SingularBlock:
+                raise NonUniqueSteadyStateError(
+                    f"H_eff - E_0 vanishes on the Dicke state with {key[0]} excitation(s): it does "
+                    "not decay, so the steady state is not unique"
+                ) from None
+            self._record_denominator([[diag]])
+            self._inverses[key] = hit
+        return hit
+
     def _next(self, k: int) -> Operator:
-        F, B = self.F, self.basis
+        F = self.F
         K = self.max_order
         psis = [self.psi(j) for j in range(K + 1)]
         if not hasattr(self, "_inv_norm"):
