@@ -106,11 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
     e = sub.add_parser("evaluate", help="numbers at given points (closed form derived once)")
     e.add_argument("model")
-    e.add_argument("--order", type=int, required=True)
+    e.add_argument("--order", type=int, help="perturbative order (required unless --method exact)")
     e.add_argument("--N", type=int)
     e.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     e.add_argument("--points", metavar="FILE.json", help="JSON list of objects with N and every parameter")
-    e.add_argument("--method", choices=("full", "pure"), default="full")
+    e.add_argument("--method", choices=("full", "pure", "exact"), default="full")
     e.add_argument("--json", action="store_true", help="print a JSON list, one object per point")
     return p
 
@@ -123,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "derive":
             print(format_derivation(derive(load(args.model), args.order, args.method), args.latex))
         else:
+            if args.order is None and args.method != "exact":
+                raise ParameterError("--order K is required for the perturbative methods")
             rows = evaluate(load(args.model), args.order, _points(args), args.method)
             print(json.dumps(rows, indent=1) if args.json else _table(rows))
     except SymsteadyError as exc:

@@ -17,6 +17,7 @@ import sympy
 
 from .derivation import derive, make_series
 from .errors import SingularPointError
+from .exact import exact_observables_at
 from .model import N, Model
 from .observables import QUADRATIC_KEYS, finalize, series_quadratics
 from .points import Point, point_field, point_table
@@ -91,10 +92,16 @@ def _closed_form_observables(model: Model, order: int, points: list[Point], meth
     return finalize(pieces, mean, cov)
 
 
-def evaluate(model: Model, order: int, points: Iterable[Point], method: str = "full") -> list[dict[str, Any]]:
-    """One JSON-ready dict per point (keys as the ``evaluate`` command prints them)."""
+def evaluate(model: Model, order: int | None, points: Iterable[Point], method: str = "full") -> list[dict[str, Any]]:
+    """One JSON-ready dict per point (keys as the ``evaluate`` command prints them).
+
+    ``method`` is ``full`` or ``pure`` (perturbative, to the given order) or ``exact`` (the
+    exact steady state; ``order`` is ignored and reported as None)."""
     points = [dict(p) for p in points]
     table = point_table(model, points)
+    if method == "exact":
+        rows = [exact_observables_at(model, p) for p in points]
+        return [_json_row(model, None, method, model.sector, p, r) for p, r in zip(points, rows)]
     results: list[dict[str, Any] | None] = [None] * len(points)
     closed: list[int] = []
     if order <= CLOSED_FORM_MAX_ORDER:
@@ -111,7 +118,7 @@ def evaluate(model: Model, order: int, points: Iterable[Point], method: str = "f
     return [_json_row(model, order, method, sector, p, r) for p, r in zip(points, results)]
 
 
-def _json_row(model: Model, order: int, method: str, sector: str, point: Point, r: dict[str, Any]) -> dict[str, Any]:
+def _json_row(model: Model, order: int | None, method: str, sector: str, point: Point, r: dict[str, Any]) -> dict[str, Any]:
     def num(x: Any) -> float | None:
         x = float(x)
         return None if math.isnan(x) else x

@@ -20,7 +20,7 @@ from .algebra import Basis, Key, Operator
 from .errors import NonUniqueSteadyStateError
 from .liouvillian import Superoperator
 from .model import Model
-from .observables import operator_moments
+from .observables import exact_observables, operator_moments
 from .points import point_field
 from .series import make_basis
 
@@ -82,3 +82,11 @@ def exact_moments(model: Model, point: Mapping[str, Any], arithmetic: str = "flo
     """Mean spin and symmetrised second moments of the exact steady state."""
     basis, rho = exact_steady_state(model, point, arithmetic)
     return operator_moments(basis, rho)
+
+
+def exact_observables_at(model: Model, point: Mapping[str, Any]) -> dict[str, Any]:
+    """Squeezing, direction, mean, covariance and rs_gap of the exact steady state at a point."""
+    mean, second = exact_moments(model, point)
+    real = np.vectorize(lambda x: complex(x).real)
+    return exact_observables(int(point["N"]), real(np.array(mean, dtype=object)),
+                             real(np.array(second, dtype=object)))
