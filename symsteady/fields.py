@@ -63,9 +63,6 @@ class Field:
     def to_sympy(self, x: Elem) -> sympy.Expr:  # pragma: no cover
         raise NotImplementedError
 
-    def to_complex(self, x: Elem) -> complex:
-        return complex(self.to_sympy(x))
-
     def binomial(self, a: int) -> Elem:
         """C(N, a) as a field element (a polynomial in N when N is symbolic)."""
         if self.n_int is not None:
@@ -243,6 +240,3 @@ class ComplexField(Field):
 
     def to_sympy(self, x: Elem) -> sympy.Expr:
         return sympy.sympify(x)
-
-    def to_complex(self, x: Elem) -> complex:
-        return complex(x)

@@ -19,7 +19,7 @@ from .algebra import Basis, Key, Operator, OrbitBasis, SymmetricBasis
 from .errors import DarkStateError, MethodError, NonUniqueSteadyStateError
 from .fields import DomainField, Field, SingularBlock
 from .liouvillian import Superoperator, superoperators
-from .model import Model
+from .model import N, Model
 from .powerseries import PowerSeries
 from .spinpoly import Word
 
@@ -67,18 +67,13 @@ class _Series:
         raise NotImplementedError
 
     def _record_denominator(self, rows: list[list[object]]) -> None:
+        """Keep the factors of |det| of a solved block: the closed form fails where one vanishes."""
         if self.F.symbolic and isinstance(self.F, DomainField):
             det = sympy.factor(self.F.determinant(rows))
             for factor in sympy.Mul.make_args(det):
                 base = factor.as_base_exp()[0]
-                if base.free_symbols and base not in self.denominators and base != self.model_N:
+                if base.free_symbols and base not in self.denominators and base != N:
                     self.denominators.append(base)
-
-    @property
-    def model_N(self) -> sympy.Symbol:
-        from .model import N
-
-        return N
 
 
 class FullSeries(_Series):
@@ -143,7 +138,9 @@ class FullSeries(_Series):
                     if b2 != block:
                         target = pending.setdefault(b2, {})
                         target[k2] = target.get(k2, F.zero) - v * x
-        X[B.dark] = -B.tr(X)
+        trace = B.tr(X)
+        if not F.is_zero(trace):
+            X[B.dark] = -trace
         return X
 
     def _next(self, k: int) -> Operator:

@@ -318,6 +318,11 @@ def test_error_subprocess_no_traceback():
 
 def test_argparse_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["evaluate", "xyz"])  # --order is required
+        main(["evaluate"])  # MODEL is required
     assert exc.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_perturbative_evaluate_needs_order(capsys):
+    assert main(["evaluate", "xyz", "--N", "4", "--set", "J=1"]) == 2
+    assert "--order" in capsys.readouterr().err
