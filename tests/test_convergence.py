@@ -217,3 +217,16 @@ def test_closed_form_and_numeric_series_agree():
             numeric = symsteady.evaluation._numeric_observables(model, order, point, "full")
             assert closed["xi2_R"] == pytest.approx(float(numeric["xi2_R"]), abs=1e-12)
             assert np.allclose(closed["cov"], numeric["cov"], atol=1e-12)
+
+
+def test_numeric_series_order_four_at_larger_N():
+    """The numeric series (any order) at N = 12 against our exact solver in double precision."""
+    fixed, small, _ = CASES["xyz"]
+    lams = (0.08, 0.04, 0.02)
+    model = builtin("xyz")
+    errs = []
+    for lam in lams:
+        point = {"N": 12, **fixed, small: lam}
+        exact = evaluate(model, None, [point], method="exact")[0]["xi2_R"]
+        errs.append(abs(evaluate(model, 4, [point])[0]["xi2_R"] - exact))
+    assert slope(lams, errs) > 4.8, errs
