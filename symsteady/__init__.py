@@ -5,10 +5,14 @@ Conventions: ``S_a = (1/2) sum_i sigma^a_i``, ``Sp = Sx + i Sy = sum_i sigma^+_i
 """
 
 from .derivation import Derivation, derive
+from .diagnostics import mean_field
 from .errors import (
+    CodegenError,
     DarkStateError,
     MalformedExpressionError,
+    MeanFieldError,
     MethodError,
+    MissingDependencyError,
     ModelError,
     NonUniqueSteadyStateError,
     NotHermitianError,
@@ -17,6 +21,7 @@ from .errors import (
     SingularPointError,
     SymmetryError,
     SymsteadyError,
+    ToolError,
     UnknownOperatorError,
 )
 from .evaluation import evaluate, point_quadratics, point_series
@@ -27,9 +32,11 @@ from .spinpoly import Sm, Sp, Sx, Sy, Sz
 
 __all__ = [
     "BUILTIN", "Derivation", "Model", "N", "Sm", "Sp", "Sx", "Sy", "Sz", "builtin", "derive",
-    "evaluate", "exact_moments", "exact_steady_state", "load", "point_quadratics", "point_series",
-    "DarkStateError", "MalformedExpressionError", "MethodError", "ModelError",
+    "evaluate", "exact_moments", "exact_steady_state", "load", "mean_field", "point_quadratics", "point_series",
+    "DarkStateError", "MalformedExpressionError", "MeanFieldError", "MethodError", "MissingDependencyError",
+    "ModelError",
     "NonUniqueSteadyStateError", "NotHermitianError", "ParameterError", "RateError",
     "SingularPointError", "SymmetryError", "SymsteadyError", "UnknownOperatorError",
+    "CodegenError", "ToolError",
 ]
 __version__ = "0.1.0"

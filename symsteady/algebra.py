@@ -13,6 +13,11 @@ in (a, b, c, N), so they work on Python ints, field elements and NumPy arrays al
 returns pairs ``(coefficient, target key)``; targets outside the valid range are dropped by
 the basis. Right actions follow from the adjoint: ``X W = (W^dag X^dag)^dag`` and
 ``B(a,b,c)^dag = B(b,a,c)`` (the rule coefficients are real).
+
+A *step* is ``(side, rule)``: ``"ket"`` applies the rule to the key, ``"bra"`` to its adjoint
+and takes the adjoint back (a right action). A *chain* is a tuple of steps applied in order;
+``Basis.chain`` runs it on one key, :mod:`symsteady.exact_matrix` on arrays of keys. The
+validity, trace-support and norm functions are array-friendly too (``&``, not ``and``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,44 @@ from .spinpoly import Word
 Key = tuple[int, ...]
 Operator = dict[Key, Elem]
 Terms = Iterable[tuple[Any, Key]]
+Rule = Callable[..., Terms]
+Step = tuple[str, Rule]  # ("ket" | "bra", rule)
+Chain = tuple[Step, ...]
+
+# ---- which labels exist, which are traced, their Hilbert–Schmidt norms --------------------------
+
+
+def orbit_valid(a, b, c, N):
+    """B(a,b,c) exists: 0 <= c <= min(a, b) and a + b - c <= N (no upper bound for N = None)."""
+    ok = (c >= 0) & (c <= a) & (c <= b)
+    return ok if N is None else ok & (a + b - c <= N)
+
+
+def orbit_traced(a, b, c):
+    """Where Tr B(a,b,c) = C(N, a) (a = b = c); elsewhere the trace is 0."""
+    return (a == b) & (b == c)
+
+
+def orbit_norm2_binomials(a, b, c, N):
+    """||B(a,b,c)||_HS^2 = C(N,a) C(a,c) C(N-a, b-c): the (n, k) of each binomial factor."""
+    return ((N, a), (a, c), (N - a, b - c))
+
+
+def dicke_valid(a, b, N):
+    """E(a,b) exists: 0 <= a, b <= N (no upper bound for N = None)."""
+    ok = (a >= 0) & (b >= 0)
+    return ok if N is None else ok & (a <= N) & (b <= N)
+
+
+def dicke_traced(a, b):
+    """Where Tr E(a,b) = C(N, a) (a = b)."""
+    return a == b
+
+
+def dicke_norm2_binomials(a, b, N):
+    """||E(a,b)||_HS^2 = C(N,a) C(N,b)."""
+    return ((N, a), (N, b))
+
 
 # ---- rules on the ket side, orbit basis ------------------------------------------------------
 
@@ -93,11 +136,12 @@ class Basis:
     """Common machinery of the two bases: words acting left and right, trace, adjoint."""
 
     name: str
-    ket_rules: dict[str, Callable[..., Terms]]
+    ket_rules: dict[str, Rule]
+    dark: Key
 
     def __init__(self, field: Field):
         self.F = field
-        self._left_cache: dict[tuple[Word, Key], list[tuple[Elem, Key]]] = {}
+        self._chain_cache: dict[tuple[Chain, Key], list[tuple[Elem, Key]]] = {}
 
     # -- to be provided by subclasses
     def valid(self, key: Key) -> bool:  # pragma: no cover - interface
@@ -112,6 +156,21 @@ class Basis:
     def block(self, key: Key) -> tuple[int, int]:
         return key[0], key[1]
 
+    @staticmethod
+    def valid_labels(*key_and_n):  # pragma: no cover - interface
+        """Array-friendly validity of labels ``(*key, N)``."""
+        raise NotImplementedError
+
+    @staticmethod
+    def traced(*key):  # pragma: no cover - interface
+        """Array-friendly: where the trace of the element is C(N, key[0]) (else 0)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def norm2_binomials(*key_and_n):  # pragma: no cover - interface
+        """The binomials whose product is the squared Hilbert–Schmidt norm of the element."""
+        raise NotImplementedError
+
     def block_keys(self, a: int, b: int) -> list[Key]:  # pragma: no cover
         raise NotImplementedError
 
@@ -124,26 +183,44 @@ class Basis:
                 out.append((self.F.convert(coeff) if isinstance(coeff, int) else coeff, target))
         return out
 
-    def left_word(self, word: Word, key: Key) -> list[tuple[Elem, Key]]:
-        """``word * key`` as (coefficient, key) pairs; the last letter acts first."""
-        cache_key = (word, key)
-        hit = self._left_cache.get(cache_key)
+    def word_chain(self, word: Word, side: str = "ket") -> Chain:
+        """Steps of ``word * X`` (side ``"ket"``: the last letter acts first) or of ``X * word``
+        (side ``"bra"``: ``X w = (w^dag X^dag)^dag``, the first letter acts first, flipped)."""
+        if side == "ket":
+            return tuple(("ket", self.ket_rules[x]) for x in reversed(word))
+        return tuple(("bra", self.ket_rules[_FLIP[x]]) for x in word)
+
+    def step(self, step: Step, key: Key) -> list[tuple[Elem, Key]]:
+        """One step on one key: a rule on the ket side, or on the adjoint (bra side)."""
+        side, rule = step
+        if side == "ket":
+            return self.rule(rule, key)
+        return [(v, self.swap(k)) for v, k in self.rule(rule, self.swap(key))]
+
+    def chain(self, chain: Chain, key: Key) -> list[tuple[Elem, Key]]:
+        """The steps of a chain applied in order to one key (cached), as (coefficient, key) pairs."""
+        cache_key = (chain, key)
+        hit = self._chain_cache.get(cache_key)
         if hit is not None:
             return hit
         current: dict[Key, Elem] = {key: self.F.one}
-        for letter in reversed(word):
+        for step in chain:
             nxt: dict[Key, Elem] = {}
             for k, v in current.items():
-                for coeff, target in self.rule(self.ket_rules[letter], k):
+                for coeff, target in self.step(step, k):
                     nxt[target] = nxt.get(target, 0) + coeff * v
             current = nxt
         result = [(v, k) for k, v in current.items() if not self.F.is_zero(v)]
-        self._left_cache[cache_key] = result
+        self._chain_cache[cache_key] = result
         return result
+
+    def left_word(self, word: Word, key: Key) -> list[tuple[Elem, Key]]:
+        """``word * key`` as (coefficient, key) pairs; the last letter acts first."""
+        return self.chain(self.word_chain(word, "ket"), key)
 
     def right_word(self, word: Word, key: Key) -> list[tuple[Elem, Key]]:
         """``key * word``, from the left action of the adjoint word on the adjoint key."""
-        return [(v, self.swap(k)) for v, k in self.left_word(adjoint_word(word), self.swap(key))]
+        return self.chain(self.word_chain(word, "bra"), key)
 
     def apply_left(self, word: Word, op: Operator) -> Operator:
         out: Operator = {}
@@ -180,20 +257,18 @@ class OrbitBasis(Basis):
     name = "permutation-invariant"
     ket_rules = {"p": orbit_raise, "m": orbit_lower, "z": orbit_z}
     dark: Key = (0, 0, 0)
+    valid_labels = staticmethod(orbit_valid)
+    traced = staticmethod(orbit_traced)
+    norm2_binomials = staticmethod(orbit_norm2_binomials)
 
     def valid(self, key: Key) -> bool:
-        a, b, c = key
-        if c < 0 or c > a or c > b:
-            return False
-        n = self.F.n_int
-        return n is None or a + b - c <= n
+        return bool(orbit_valid(*key, self.F.n_int))
 
     def swap(self, key: Key) -> Key:
         return (key[1], key[0], key[2])
 
     def trace(self, key: Key) -> Elem | None:
-        a, b, c = key
-        return self.F.binomial(a) if a == b == c else None
+        return self.F.binomial(key[0]) if orbit_traced(*key) else None
 
     def block_keys(self, a: int, b: int) -> list[Key]:
         lo = 0 if self.F.n_int is None else max(0, a + b - self.F.n_int)
@@ -210,18 +285,18 @@ class SymmetricBasis(Basis):
     name = "symmetric"
     ket_rules = {"p": dicke_raise, "m": dicke_lower, "z": dicke_z}
     dark: Key = (0, 0)
+    valid_labels = staticmethod(dicke_valid)
+    traced = staticmethod(dicke_traced)
+    norm2_binomials = staticmethod(dicke_norm2_binomials)
 
     def valid(self, key: Key) -> bool:
-        a, b = key
-        n = self.F.n_int
-        return a >= 0 and b >= 0 and (n is None or (a <= n and b <= n))
+        return bool(dicke_valid(*key, self.F.n_int))
 
     def swap(self, key: Key) -> Key:
         return (key[1], key[0])
 
     def trace(self, key: Key) -> Elem | None:
-        a, b = key
-        return self.F.binomial(a) if a == b else None
+        return self.F.binomial(key[0]) if dicke_traced(*key) else None
 
     def block_keys(self, a: int, b: int) -> list[Key]:
         return [(a, b)]

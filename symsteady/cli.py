@@ -112,7 +112,68 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--points", metavar="FILE.json", help="JSON list of objects with N and every parameter")
     e.add_argument("--method", choices=("full", "pure", "exact"), default="full")
     e.add_argument("--json", action="store_true", help="print a JSON list, one object per point")
+    w = sub.add_parser("sweep", help="a grid of points to CSV (and a plot); exact sweeps in parallel (Dask)")
+    w.add_argument("model")
+    w.add_argument("--vary", action="append", default=[], metavar="NAME=START:STOP:COUNT[:log]", required=True)
+    w.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a number, or an expression of the varied names, N and other set names")
+    w.add_argument("--N", type=int)
+    w.add_argument("--method", action="append", choices=("full", "pure", "exact"),
+                   help="repeat to run several (e.g. --method full --method exact); default full")
+    w.add_argument("--order", type=int, help="perturbative order (required unless only --method exact)")
+    w.add_argument("-o", "--output", required=True, metavar="OUT.csv")
+    w.add_argument("--plot", metavar="OUT.png", help="xi2_R against one varied name, or theta maps over two")
+    w.add_argument("--tolerance", type=float, default=0.01,
+                   help="report points where |perturbative - exact| of xi2_R exceeds it (default 0.01)")
+    w.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a local cluster)")
+    w.add_argument("--workers", type=int, help="local cluster size (default: the machine's cores)")
+    w.add_argument("--serial", action="store_true", help="run the exact method in this process, without Dask")
+    g = sub.add_parser("generate", help="NumPy module, C99 kernel or LaTeX of the closed forms")
+    g.add_argument("model")
+    g.add_argument("--order", type=int, default=2)
+    g.add_argument("--method", choices=("full", "pure"), default="full")
+    g.add_argument("--lang", choices=("numpy", "c", "latex"), required=True)
+    g.add_argument("-o", "--output", required=True, metavar="PATH",
+                   help="a .py file (numpy), a folder (c) or a .tex file (latex)")
+    g.add_argument("--snippets", action="store_true", help="latex: equation snippets instead of a document")
+    g.add_argument("--build", action="store_true",
+                   help="also compile: the shared library (c) or the PDF (latex)")
     return p
+
+
+def sweep_command(args: argparse.Namespace) -> str:
+    """Run ``symsteady sweep``: write the CSV (and plot), return a report for the terminal."""
+    from .sweep import make_grid, sweep
+
+    model = load(args.model)
+    grid = make_grid(model, args.vary, args.set, args.N)
+    result = sweep(model, grid, args.method or ["full"], args.order, scheduler=args.scheduler,
+                   n_workers=args.workers, serial=args.serial)
+    result.write_csv(args.output)
+    timing = ", ".join(f"{r.label} {r.seconds:.2f} s" for r in result.runs)
+    lines = [f"wrote {args.output}: {grid.size} points x {len(result.runs)} method(s) ({timing})"]
+    if len(result.runs) > 1 and any(r.method == "exact" for r in result.runs):
+        lines.append(result.compare(args.tolerance).summary())
+    if args.plot:
+        from .plotting import plot_sweep
+
+        plot_sweep(result, args.plot, args.tolerance)
+        lines.append(f"wrote {args.plot}")
+    return "\n".join(lines)
+
+
+def generate_command(args: argparse.Namespace) -> str:
+    """Run ``symsteady generate``: write the output, return the paths written."""
+    import shlex
+
+    from .codegen import generate
+
+    argv = ["symsteady", "generate", args.model, "--order", str(args.order), "--lang", args.lang]
+    argv += (["--method", args.method] if args.method != "full" else []) + ["-o", args.output]
+    argv += ["--snippets"] if args.snippets else []
+    paths = generate(args.model, args.lang, args.output, order=args.order, method=args.method,
+                     snippets=args.snippets, build=args.build, command=shlex.join(argv))
+    return "\n".join(f"wrote {p}" for p in paths)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(main_job())
         elif args.command == "derive":
             print(format_derivation(derive(load(args.model), args.order, args.method), args.latex))
+        elif args.command == "sweep":
+            print(sweep_command(args))
+        elif args.command == "generate":
+            print(generate_command(args))
         else:
             if args.order is None and args.method != "exact":
                 raise ParameterError("--order K is required for the perturbative methods")

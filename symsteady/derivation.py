@@ -85,7 +85,10 @@ class Derivation:
         return expr.subs(LAMBDA, 1) if self.lam == LAMBDA else expr
 
     def _repr_latex_(self) -> str:
-        return f"$\\xi^2_R = {sympy.latex(self.xi2_R)} + O({sympy.latex(self.lam)}^{{{self.order + 1}}})$"
+        """Notebook rendering: a_R, b_R, c_R, ξ²_R and the named denominators (symsteady.codegen.latex)."""
+        from .codegen.latex import typeset
+
+        return typeset(self)._repr_latex_()
 
 
 def derive(model: Model, order: int = 2, method: str = "full") -> Derivation:

@@ -39,6 +39,14 @@ class NonUniqueSteadyStateError(SymsteadyError):
     """L0 has a second steady state: some excitation block (a, b) does not decay."""
 
 
+class ExactSolverError(SymsteadyError):
+    """The exact solver cannot treat the request (too large) or did not reach an accurate state."""
+
+
+class ExactSolverWarning(UserWarning):
+    """The exact solver left its preconditioned iteration for a direct solve (it says why)."""
+
+
 class SingularPointError(SymsteadyError):
     """A closed form's denominator vanishes at a requested point (no decay, or a resonance)."""
 
@@ -49,3 +57,19 @@ class ParameterError(SymsteadyError):
 
 class MethodError(SymsteadyError):
     """The requested method cannot treat this model (e.g. the pure-state method with dephasing)."""
+
+
+class MissingDependencyError(SymsteadyError):
+    """An optional dependency (matplotlib for plots, dask.distributed for parallel sweeps) is missing."""
+
+
+class MeanFieldError(SymsteadyError):
+    """No mean-field linearisation around the dark state (e.g. it is not a mean-field fixed point)."""
+
+
+class CodegenError(SymsteadyError):
+    """Code or LaTeX cannot be generated as asked (unknown language or quantity, bad name)."""
+
+
+class ToolError(SymsteadyError):
+    """An external tool (C compiler, pdflatex) is missing or its build failed."""

@@ -1,13 +1,31 @@
-"""Exact steady states on the untruncated orbit basis (a, b up to N), same algebra as the series.
+"""Exact steady states on the untruncated orbit basis (a, b up to N): the series' algebra, unsolved.
 
-The steady state solves ``L rho = 0`` with ``Tr rho = 1``: the row of B(0,0,0) (the dark
-state, ordered last) is replaced by the trace row. ``arithmetic="exact"`` solves over the
-Gaussian rationals (a reference in arbitrary precision at small N); ``"float"`` uses a sparse
-LU in double precision. Collective-only models live in the symmetric sector.
+The steady state solves ``L rho = 0`` with ``Tr rho = 1``. In double precision
+(:func:`exact_solve`, DESIGN §4):
+
+* the Liouvillian ``L̂`` is built vectorised in the Hilbert–Schmidt-normalised basis
+  (:mod:`symsteady.exact_matrix`), split as ``L = L0 + L1`` with L0 the U(1)-symmetric part
+  (charge-0 words of H and every dissipator) and L1 the rest;
+* in both, the row of B(0,0,0) (the dark state, ordered last) is replaced by the trace row;
+* L0 is block lower triangular in the excitation blocks (a, b), so its sparse LU in natural
+  order has little fill-in; it is the preconditioner of GMRES on the full L, which solves for
+  the correction to L0's steady state (no U(1)-breaking part: the LU solve is already exact);
+* where L0 is singular or GMRES does not converge, a direct sparse LU of L takes over, with an
+  :class:`~symsteady.errors.ExactSolverWarning` saying why; a singular L means the steady
+  state is not unique (:class:`~symsteady.errors.NonUniqueSteadyStateError`).
+
+Collective-only models (no local process) live in the symmetric sector (dimension (N+1)^2);
+the others in the permutation-invariant orbit space (dimension C(N+3, 3)).
+``arithmetic="exact"`` solves over the Gaussian rationals instead (a reference in arbitrary
+precision at small N). Moments and squeezing come from the same observable code as the series.
 """
 
 from __future__ import annotations
 
+import math
+import time
+import warnings
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -16,13 +34,255 @@ import scipy.sparse.linalg
 from sympy.polys.domains import QQ_I
 from sympy.polys.matrices import DomainMatrix
 
-from .algebra import Basis, Key, Operator
-from .errors import NonUniqueSteadyStateError
+from .algebra import Basis, Key, Operator, OrbitBasis
+from .errors import ExactSolverError, ExactSolverWarning, NonUniqueSteadyStateError, ParameterError
+from .exact_matrix import KeySpace, log_binomial, normalised_matrix, run_chain, with_trace_row
+from .fields import ComplexField
 from .liouvillian import Superoperator
 from .model import Model
-from .observables import exact_observables, operator_moments
+from .observables import exact_observables, moments_from_expectations, operator_moments
 from .points import point_field
 from .series import make_basis
+from .spinpoly import Word, charge
+
+#: Largest number of basis elements the double-precision solver accepts (N = 200 has 1.37e6;
+#: memory grows by about 1 kB per element).
+MAX_EXACT_DIMENSION = 6_000_000
+#: GMRES: relative tolerance on the correction; Krylov vectors per cycle (between the bounds,
+#: within GMRES_MEMORY bytes); at most GMRES_CYCLES restart cycles.
+GMRES_RTOL = 1e-12
+GMRES_RESTART_MIN, GMRES_RESTART_MAX = 30, 200
+GMRES_MEMORY = 1_000_000_000
+GMRES_CYCLES = 8
+#: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution.
+ACCEPTED_BACKWARD_ERROR = 1e-10
+
+
+@dataclass
+class SolveInfo:
+    """How a steady state was obtained.
+
+    ``method``: ``"lu"`` (no U(1)-breaking part: one LU solve of L = L0), ``"gmres"``
+    (LU(L0)-preconditioned GMRES), or ``"direct"`` (sparse LU of the full L, after a fallback
+    explained in ``note``). ``iterations`` counts GMRES inner iterations; ``backward_error``
+    is ``||L̂ x̂ - b||_inf / (||L̂||_inf ||x̂||_inf)``.
+    """
+
+    method: str
+    dimension: int
+    iterations: int = 0
+    backward_error: float = float("nan")
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    note: str = ""
+
+
+@dataclass
+class ExactLiouvillian:
+    """L0 and L (normalised basis, trace row last) and the right-hand side entry of Tr rho = 1."""
+
+    space: KeySpace
+    A0: scipy.sparse.csr_matrix
+    A: scipy.sparse.csr_matrix
+    rhs: float
+    broken: bool  # L has a U(1)-breaking part (L1 != 0)
+
+
+def check_size(basis: Basis, n: int) -> int:
+    """The dimension of the exact space at N = n, or a clear error when it is too large."""
+    dim = math.comb(n + 3, 3) if isinstance(basis, OrbitBasis) else (n + 1) ** 2
+    if dim > MAX_EXACT_DIMENSION:
+        raise ExactSolverError(
+            f"N = {n} needs {dim} {basis.name} basis elements, more than the exact solver's limit "
+            f"of {MAX_EXACT_DIMENSION} (about N = 325 with local processes)"
+        )
+    return dim
+
+
+def split_superoperators(model: Model, point: Mapping[str, Any]) -> tuple[Basis, Superoperator, Superoperator]:
+    """The basis at the point and ``(L0, L1)``: U(1)-symmetric part (charge-0 words and every
+    dissipator) and U(1)-breaking part (the other words), in double precision."""
+    field, convert, _ = point_field(model, point)
+    basis = make_basis(model, field)
+    h0 = {w: convert(c) for w, c in model.poly.items() if charge(w) == 0}
+    h1 = {w: convert(c) for w, c in model.poly.items() if charge(w) != 0}
+    rates = {r: convert(v) for r, v in model.rates.items()}
+    return basis, Superoperator(basis, h0, rates), Superoperator(basis, h1, {})
+
+
+def build_exact_liouvillian(model: Model, point: Mapping[str, Any]) -> ExactLiouvillian:
+    """Vectorised build of L0 and L = L0 + L1 with the trace row (see the module docstring)."""
+    basis, S0, S1 = split_superoperators(model, point)
+    n = basis.F.n_int
+    check_size(basis, n)
+    space = KeySpace(basis, n)
+    L0 = normalised_matrix(space, S0.terms)
+    broken = any(h != 0 for h in S1.hamiltonian.values())
+    L = L0 + normalised_matrix(space, S1.terms) if broken else L0
+    scale = float(abs(L).max()) or 1.0
+    A0, rhs = with_trace_row(L0, space, scale)
+    A = with_trace_row(L, space, scale)[0] if broken else A0
+    return ExactLiouvillian(space, A0, A, rhs, broken)
+
+
+def _backward_error(A: scipy.sparse.csr_matrix, x: np.ndarray, b: np.ndarray) -> float:
+    if not np.all(np.isfinite(x)):
+        return float("inf")
+    norm_a = float(abs(A).sum(axis=1).max())
+    return float(np.abs(A @ x - b).max() / (norm_a * np.abs(x).max()))
+
+
+def _lu_of_l0(system: ExactLiouvillian) -> tuple[Any, str]:
+    """SuperLU of L0 in natural order, or None and the reason it is unusable."""
+    try:
+        lu = scipy.sparse.linalg.splu(system.A0.tocsc(), permc_spec="NATURAL", diag_pivot_thresh=0.1)
+    except RuntimeError:
+        return None, "L0 (the U(1)-symmetric part) is singular"
+    pivots = np.abs(lu.U.diagonal())[:-1]
+    if pivots.size and pivots.min() <= 1e-12 * pivots.max():
+        return None, "L0 (the U(1)-symmetric part) is numerically singular"
+    return lu, ""
+
+
+def _direct(system: ExactLiouvillian, b: np.ndarray) -> np.ndarray:
+    n = system.space.n
+    try:
+        lu = scipy.sparse.linalg.splu(system.A.tocsc())
+    except RuntimeError:
+        raise NonUniqueSteadyStateError(
+            f"the exact Liouvillian at N = {n} ({system.space.basis.name} space) is singular: its "
+            "steady state is not unique (some excitations never decay — is there no emission?)"
+        ) from None
+    return lu.solve(b)
+
+
+def _krylov_size(dim: int) -> int:
+    """Krylov vectors per GMRES cycle: up to GMRES_RESTART_MAX, within GMRES_MEMORY bytes."""
+    return int(min(GMRES_RESTART_MAX, max(GMRES_RESTART_MIN, GMRES_MEMORY // (16 * dim))))
+
+
+def _preconditioned_gmres(system: ExactLiouvillian, lu: Any, r0: np.ndarray
+                          ) -> tuple[np.ndarray | None, int, str]:
+    """Solve ``L̂ δ = r0`` by restarted GMRES on ``P = W LU(L0)^-1 L̂ W^-1`` (left-preconditioned,
+    unknowns ``y = W δ`` on the population scale, so the stopping test weighs every element as
+    the moments do). Returns ``(δ or None, inner iterations, why it failed)``; gives up early
+    when a restart cycle does not halve the preconditioned residual."""
+    dim = system.space.dim
+    w = np.exp(system.space.log_population_weight())
+    A = system.A
+    P = scipy.sparse.linalg.LinearOperator((dim, dim), lambda y: w * lu.solve(A @ (y / w)), dtype=complex)
+    g = w * lu.solve(r0)
+    g_norm = float(np.linalg.norm(g))
+    if g_norm == 0:
+        return np.zeros(dim, dtype=complex), 0, ""
+    restart = _krylov_size(dim)
+    count = [0]
+    y = np.zeros(dim, dtype=complex)
+    residual = g_norm
+    for _ in range(GMRES_CYCLES):
+        y, flag = scipy.sparse.linalg.gmres(
+            P, g, x0=y, rtol=GMRES_RTOL, atol=0.0, restart=restart, maxiter=1,
+            callback=lambda _: count.__setitem__(0, count[0] + 1), callback_type="pr_norm")
+        if flag == 0:
+            return y / w, count[0], ""
+        new = float(np.linalg.norm(g - P @ y))
+        if not new < 0.5 * residual:
+            break
+        residual = new
+    return None, count[0], (f"GMRES preconditioned by LU(L0) did not converge ({count[0]} iterations, "
+                            f"residual {residual / g_norm:.1e}): the U(1)-breaking part is too strong")
+
+
+def solve_exact_liouvillian(system: ExactLiouvillian) -> tuple[np.ndarray, SolveInfo]:
+    """The normalised steady-state coordinates x̂ (``rho = sum x̂_j B̂_j``) and how they were found."""
+    dim = system.space.dim
+    b = np.zeros(dim, dtype=complex)
+    b[-1] = system.rhs
+    info = SolveInfo(method="lu", dimension=dim)
+    lu, note = _lu_of_l0(system)
+    x = None
+    if lu is not None:
+        x = lu.solve(b)
+        if system.broken:
+            info.method = "gmres"
+            delta, info.iterations, note = _preconditioned_gmres(system, lu, b - system.A @ x)
+            x = None if delta is None else x + delta
+    if x is None:
+        warnings.warn(ExactSolverWarning(f"N = {system.space.n}: {note}; solving L by a direct "
+                                         "sparse LU instead (slower)"), stacklevel=3)
+        info.method, info.note = "direct", note
+        x = _direct(system, b)
+    info.backward_error = _backward_error(system.A, x, b)
+    if not info.backward_error <= ACCEPTED_BACKWARD_ERROR:
+        raise NonUniqueSteadyStateError(
+            f"the exact Liouvillian at N = {system.space.n} is (numerically) singular: the solve "
+            f"has backward error {info.backward_error:.1e}, so the steady state is not unique or "
+            "not resolvable in double precision")
+    hs_norm = float(np.linalg.norm(x))
+    if hs_norm > 1 + 1e-6:
+        raise NonUniqueSteadyStateError(
+            f"the exact solve at N = {system.space.n} gives an operator of Hilbert–Schmidt norm "
+            f"{hs_norm:.3g} > 1, not a density matrix: the Liouvillian is numerically singular "
+            "(the steady state is not unique)")
+    return x, info
+
+
+@dataclass
+class ExactSolution:
+    """An exact steady state ``rho = sum_j x[j] B̂_j`` in the normalised basis of ``space``."""
+
+    space: KeySpace
+    x: np.ndarray
+    info: SolveInfo
+
+    @property
+    def basis(self) -> Basis:
+        return self.space.basis
+
+    def coefficients(self) -> Operator:
+        """Orbit coefficients in the plain (unnormalised) basis, ``{key: complex}``, nonzero only."""
+        values = self.x * np.exp(-self.space.log_norm)
+        keep = np.flatnonzero(values)
+        keys = zip(*(lab[keep].tolist() for lab in self.space.labels))
+        return dict(zip(keys, values[keep].tolist()))
+
+    def expect(self, word: Word) -> complex:
+        """``Tr(word rho)``: the word's chain on the labels near the diagonal, traced in log space."""
+        labels, n = self.space.labels, self.space.n
+        reach = len(word)
+        near = np.abs(labels[0] - labels[1]) <= reach
+        if len(labels) == 3:
+            near &= np.minimum(labels[0], labels[1]) - labels[2] <= reach
+        near = np.flatnonzero(near)
+        src, cf, targets = run_chain(self.basis, self.basis.word_chain(word, "ket"),
+                                     tuple(lab[near] for lab in labels), n)
+        traced = np.asarray(self.basis.traced(*targets), dtype=bool)
+        pos = near[src[traced]]
+        log_ratio = log_binomial(n, targets[0][traced]) - self.space.log_norm[pos]
+        return complex(np.sum(cf[traced] * np.exp(log_ratio) * self.x[pos]))
+
+    def moments(self) -> tuple[list[complex], list[list[complex]]]:
+        """Mean spin and symmetrised second moments (the observable code of the series)."""
+        return moments_from_expectations(ComplexField(self.space.n), self.expect)
+
+    def observables(self) -> dict[str, Any]:
+        """Squeezing, direction, mean, covariance and rs_gap (as :func:`exact_observables_at`)."""
+        mean, second = self.moments()
+        return exact_observables(self.space.n, np.array([complex(m).real for m in mean]),
+                                 np.array([[complex(s).real for s in row] for row in second]))
+
+
+def exact_solve(model: Model, point: Mapping[str, Any]) -> ExactSolution:
+    """The exact steady state at a point in double precision, with timings and solver details."""
+    t0 = time.perf_counter()
+    system = build_exact_liouvillian(model, point)
+    t1 = time.perf_counter()
+    x, info = solve_exact_liouvillian(system)
+    info.build_seconds, info.solve_seconds = t1 - t0, time.perf_counter() - t1
+    return ExactSolution(system.space, x, info)
+
+
+# ---- exact rational arithmetic (small N) -----------------------------------------------------
 
 
 def all_keys(basis: Basis, n: int) -> list[Key]:
@@ -32,61 +292,66 @@ def all_keys(basis: Basis, n: int) -> list[Key]:
     return keys + [basis.dark]
 
 
-def exact_steady_state(model: Model, point: Mapping[str, Any], arithmetic: str = "float") -> tuple[Basis, Operator]:
-    """The exact steady state at a point, as orbit coefficients (small parameter included)."""
-    exact = arithmetic == "exact"
-    field, convert, _ = point_field(model, point, exact)
+def _rational_steady_state(model: Model, point: Mapping[str, Any]) -> tuple[Basis, Operator]:
+    """Gaussian-rational solve of the same system (trace row in place of the dark state's row)."""
+    field, convert, _ = point_field(model, point, True)
     n = field.n_int
     basis = make_basis(model, field)
-
     L = Superoperator(basis, {w: convert(c) for w, c in model.poly.items()},
                       {r: convert(v) for r, v in model.rates.items()})
     keys = all_keys(basis, n)
     index = {k: i for i, k in enumerate(keys)}
     dim = len(keys)
-    entries: dict[tuple[int, int], Any] = {}
+    rows: dict[int, dict[int, Any]] = {}
     for j, k in enumerate(keys):
         for k2, v in L.on_key(k).items():
             i = index[k2]
             if i != dim - 1:
-                entries[(i, j)] = v
+                rows.setdefault(i, {})[j] = v
     for j, k in enumerate(keys):
         t = basis.trace(k)
         if t is not None:
-            entries[(dim - 1, j)] = t
-    if exact:
-        rows: dict[int, dict[int, Any]] = {}
-        for (i, j), v in entries.items():
-            rows.setdefault(i, {})[j] = v
-        M = DomainMatrix(rows, (dim, dim), QQ_I).to_field()
-        rhs = DomainMatrix({dim - 1: {0: QQ_I(1)}}, (dim, 1), QQ_I).to_field()
-        try:
-            x = M.lu_solve(rhs).to_Matrix()
-        except Exception as exc:
-            raise NonUniqueSteadyStateError(f"the exact Liouvillian at N = {n} is singular") from exc
-        sol = [QQ_I.from_sympy(x[i, 0]) for i in range(dim)]
-    else:
-        ij = np.array(list(entries.keys())).T
-        M = scipy.sparse.csc_matrix((np.array(list(entries.values()), dtype=complex), (ij[0], ij[1])),
-                                    shape=(dim, dim))
-        rhs = np.zeros(dim, dtype=complex)
-        rhs[-1] = 1
-        sol = scipy.sparse.linalg.spsolve(M, rhs)
-        if not np.all(np.isfinite(sol)):
-            raise NonUniqueSteadyStateError(f"the exact Liouvillian at N = {n} is singular")
-        sol = sol.tolist()
+            rows.setdefault(dim - 1, {})[j] = t
+    M = DomainMatrix(rows, (dim, dim), QQ_I).to_field()
+    rhs = DomainMatrix({dim - 1: {0: QQ_I(1)}}, (dim, 1), QQ_I).to_field()
+    try:
+        x = M.lu_solve(rhs).to_Matrix()
+    except Exception as exc:
+        raise NonUniqueSteadyStateError(
+            f"the exact Liouvillian at N = {n} is singular: its steady state is not unique") from exc
+    sol = [QQ_I.from_sympy(x[i, 0]) for i in range(dim)]
     return basis, {k: v for k, v in zip(keys, sol) if v}
+
+
+# ---- entry points --------------------------------------------------------------------------------
+
+
+def exact_steady_state(model: Model, point: Mapping[str, Any], arithmetic: str = "float") -> tuple[Basis, Operator]:
+    """The exact steady state at a point, as orbit coefficients (plain basis, small parameter included).
+
+    ``arithmetic``: ``"float"`` (double precision, :func:`exact_solve`) or ``"exact"`` (Gaussian
+    rationals; small N only)."""
+    if arithmetic == "exact":
+        return _rational_steady_state(model, point)
+    _check_arithmetic(arithmetic)
+    solution = exact_solve(model, point)
+    return solution.basis, solution.coefficients()
 
 
 def exact_moments(model: Model, point: Mapping[str, Any], arithmetic: str = "float") -> tuple[list[Any], list[list[Any]]]:
     """Mean spin and symmetrised second moments of the exact steady state."""
-    basis, rho = exact_steady_state(model, point, arithmetic)
-    return operator_moments(basis, rho)
+    if arithmetic == "exact":
+        basis, rho = _rational_steady_state(model, point)
+        return operator_moments(basis, rho)
+    _check_arithmetic(arithmetic)
+    return exact_solve(model, point).moments()
 
 
 def exact_observables_at(model: Model, point: Mapping[str, Any]) -> dict[str, Any]:
     """Squeezing, direction, mean, covariance and rs_gap of the exact steady state at a point."""
-    mean, second = exact_moments(model, point)
-    real = np.vectorize(lambda x: complex(x).real)
-    return exact_observables(int(point["N"]), real(np.array(mean, dtype=object)),
-                             real(np.array(second, dtype=object)))
+    return exact_solve(model, point).observables()
+
+
+def _check_arithmetic(arithmetic: str) -> None:
+    if arithmetic != "float":
+        raise ParameterError(f"arithmetic must be 'float' or 'exact', not {arithmetic!r}")

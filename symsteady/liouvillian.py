@@ -12,6 +12,7 @@ import sympy
 
 from .algebra import (
     Basis,
+    Chain,
     Key,
     Operator,
     OrbitBasis,
@@ -27,7 +28,12 @@ from .spinpoly import Word
 
 
 class Superoperator:
-    """``-i[H, .]`` plus dissipators, with coefficients already in the basis' field."""
+    """``-i[H, .]`` plus dissipators, with coefficients already in the basis' field.
+
+    The map is a list of *terms* ``(coefficient, chain)`` (:attr:`terms`): the image of a key is
+    ``sum coefficient * chain(key)``. ``on_key`` evaluates the terms on one key (the series);
+    :mod:`symsteady.exact_matrix` evaluates the same terms on arrays of keys (the exact solver).
+    """
 
     def __init__(self, basis: Basis, hamiltonian: Mapping[Word, Elem], rates: Mapping[str, Elem]):
         self.basis = basis
@@ -39,10 +45,45 @@ class Superoperator:
                 raise MethodError(f"{local[0]} acts outside the symmetric sector")
         self._cache: dict[Key, Operator] = {}
         self._i = basis.F.convert(sympy.I)
+        self.terms: list[tuple[Elem, Chain]] = self._terms()
 
     @property
     def is_zero(self) -> bool:
         return not self.hamiltonian and not self.rates
+
+    def _terms(self) -> list[tuple[Elem, Chain]]:
+        """``L X`` as ``sum coefficient * chain(X)`` (DESIGN §2, §4):
+
+        * ``-i[H, X]``: ``-i h w X + i h X w`` for every word w of H;
+        * ``Gamma D[S-]``: ``Gamma S- X S+ - Gamma/2 (S+S- X + X S+S-)``;
+        * ``gamma sum_i D[sigma^-_i]``: the jump rule, ``-gamma/2`` the number rule on either side;
+        * ``gamma_phi sum_i D[sigma^z_i]``: the sandwich rule minus ``gamma_phi N X``;
+        * ``gamma_p sum_i D[sigma^+_i]``: sigma^- sigma^+ = 1 - sigma^+ sigma^-, so the jump rule,
+          ``+gamma_p/2`` the number rule on either side and ``-gamma_p N X``.
+        """
+        B, N = self.basis, self.basis.F.N
+        ket = lambda rule: ("ket", rule)  # noqa: E731
+        bra = lambda rule: ("bra", rule)  # noqa: E731
+        out: list[tuple[Elem, Chain]] = []
+        for word, h in self.hamiltonian.items():
+            out.append((-self._i * h, B.word_chain(word, "ket")))
+            out.append((self._i * h, B.word_chain(word, "bra")))
+        for rate_name, r in self.rates.items():
+            if rate_name == "collective_emission":
+                out.append((r, B.word_chain(("m",), "ket") + B.word_chain(("p",), "bra")))
+                out.append((-r / 2, B.word_chain(("p", "m"), "ket")))
+                out.append((-r / 2, B.word_chain(("p", "m"), "bra")))
+            elif rate_name == "local_emission":
+                out += [(r, (ket(local_emission_jump),)), (-r / 2, (ket(local_number),)),
+                        (-r / 2, (bra(local_number),))]
+            elif rate_name == "local_dephasing":
+                out += [(r, (ket(local_dephasing_sandwich),)), (-r * N, ())]
+            elif rate_name == "local_pumping":
+                out += [(r, (ket(local_pumping_jump),)), (r / 2, (ket(local_number),)),
+                        (r / 2, (bra(local_number),)), (-r * N, ())]
+            else:  # pragma: no cover - Model validates rate names
+                raise MethodError(f"unknown rate {rate_name}")
+        return out
 
     def on_key(self, key: Key) -> Operator:
         """The image of one basis element (cached)."""
@@ -51,36 +92,9 @@ class Superoperator:
             return hit
         B = self.basis
         out: Operator = {}
-
-        def add(pairs, factor):
-            for v, k in pairs:
+        for factor, chain in self.terms:
+            for v, k in B.chain(chain, key):
                 out[k] = out.get(k, 0) + factor * v
-
-        for word, h in self.hamiltonian.items():
-            add(B.left_word(word, key), -self._i * h)
-            add(B.right_word(word, key), self._i * h)
-        for rate_name, r in self.rates.items():
-            if rate_name == "collective_emission":
-                jump = {}
-                for v, k in B.left_word(("m",), key):
-                    for v2, k2 in B.right_word(("p",), k):
-                        jump[k2] = jump.get(k2, 0) + v * v2
-                add([(v, k) for k, v in jump.items()], r)
-                add(B.left_word(("p", "m"), key), -r / 2)
-                add(B.right_word(("p", "m"), key), -r / 2)
-            elif rate_name == "local_emission":
-                add(B.rule(local_emission_jump, key), r)
-                add(B.rule(local_number, key), -r / 2)
-                add([(v, B.swap(k)) for v, k in B.rule(local_number, B.swap(key))], -r / 2)
-            elif rate_name == "local_dephasing":
-                add(B.rule(local_dephasing_sandwich, key), r)
-                add([(B.F.N, key)], -r)
-            elif rate_name == "local_pumping":
-                # sigma^- sigma^+ = 1 - sigma^+ sigma^-: anticommutator part -(N - (a+b)/2)
-                add(B.rule(local_pumping_jump, key), r)
-                add(B.rule(local_number, key), r / 2)
-                add([(v, B.swap(k)) for v, k in B.rule(local_number, B.swap(key))], r / 2)
-                add([(B.F.N, key)], -r)
         out = {k: v for k, v in out.items() if not B.F.is_zero(v)}
         self._cache[key] = out
         return out

@@ -36,13 +36,19 @@ def _letters(F: Field) -> list[dict[str, Any]]:
 
 def operator_moments(basis: Basis, rho: Operator) -> tuple[list[Any], list[list[Any]]]:
     """``Tr(S_a rho)`` and ``Tr({S_a, S_b} rho)/2`` (real parts) for one operator rho."""
-    F = basis.F
+    return moments_from_expectations(basis.F, lambda word: basis.expect(word, rho))
+
+
+def moments_from_expectations(F: Field, expectation: Callable[[tuple[str, ...]], Any]
+                              ) -> tuple[list[Any], list[list[Any]]]:
+    """Mean spin and symmetrised second moments (real parts) from ``expectation(word) =
+    Tr(word rho)`` for words of one or two letters p (S+), m (S-), z — any state representation."""
     comb = _letters(F)
     words: dict[tuple[str, ...], Any] = {}
 
     def expect(word: tuple[str, ...]) -> Any:
         if word not in words:
-            words[word] = basis.expect(word, rho)
+            words[word] = expectation(word)
         return words[word]
 
     def real(x: Any) -> Any:

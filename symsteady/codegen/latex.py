@@ -1,0 +1,271 @@
+"""LaTeX of a Derivation: a ``sympy.printing`` printer, equation snippets and a full document.
+
+:class:`SymsteadyLatexPrinter` is a :class:`sympy.printing.latex.LatexPrinter` with one more
+setting, ``line_width``: :meth:`~SymsteadyLatexPrinter.lines` breaks a long sum at its top-level
+``+``/``-`` and a long product between its factors (``\\times`` on the next line), bracketing a
+long factor with ``\\Big( … \\Big)`` that may itself span lines. Shared multi-term denominators
+are named D_1, D_2, … (defined once) by substituting symbols into the expressions before
+printing — never by editing printed strings. The document states the model, the conventions,
+the Lindbladian, every ρ_k and ξ²_R to the order asked, and compiles with pdflatex.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from ..derivation import Derivation
+from ..errors import ToolError
+from ..spinpoly import Sm, Sp, Sz
+from .config import LatexConfig
+from .latex_printer import SymsteadyLatexPrinter
+from .naming import default_command, default_stem
+from .quantities import orbit_name
+from .render import render, write_atomic
+from .tidy import lambda_coefficients, tidy
+
+_AXIS_NAME = re.compile(r"^([A-Za-z])([xyz])$")
+S_x, S_y, S_z = sympy.symbols("S_x S_y S_z", commutative=False)
+S_plus, S_minus = sympy.symbols("S_+ S_-", commutative=False)
+
+
+def symbol_names(d: Derivation, config: LatexConfig) -> dict[sympy.Symbol, str]:
+    """How symbols print: ``Jz`` -> ``J_{z}``, operators ``S_{x}``…, overrides from the config."""
+    names: dict[sympy.Symbol, str] = {}
+    for p in d.parameters:
+        m = _AXIS_NAME.match(p.name)
+        if m:
+            names[p] = f"{m.group(1)}_{{{m.group(2)}}}"
+        if p.name in config.symbol_names:
+            names[p] = config.symbol_names[p.name]
+    names.update({S_x: "S_{x}", S_y: "S_{y}", S_z: "S_{z}", S_plus: "S_{+}", S_minus: "S_{-}"})
+    return names
+
+
+@dataclass
+class Formula:
+    """One typeset equation: ``lhs = lines[0] …``; ``value`` is the printed expression (with
+    named denominators as symbols) and ``name`` the marker used by round-trip tests."""
+
+    name: str
+    lhs: str
+    lines: list[str]
+    value: sympy.Expr | None = None
+
+
+@dataclass
+class Typeset:
+    """Every formula of a derivation, ready for the templates (and for notebooks)."""
+
+    d: Derivation
+    lam: str
+    denominators: list[Formula] = field(default_factory=list)
+    rho: list[list[Formula]] = field(default_factory=list)
+    pieces: list[Formula] = field(default_factory=list)
+    xi2: Formula | None = None
+    names: dict[sympy.Symbol, sympy.Expr] = field(default_factory=dict)
+
+    def _repr_latex_(self) -> str:
+        rows = []
+        for f in [*self.pieces, *([self.xi2] if self.xi2 else []), *self.denominators]:
+            rows.append(f"{f.lhs} &= " + " \\\\ &\\quad ".join(f.lines))
+        return "$$\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}$$"
+
+
+class _Namer:
+    """Names multi-term denominator factors D_1, D_2, … in order of first appearance."""
+
+    def __init__(self, printer: SymsteadyLatexPrinter, enabled: bool, min_length: int = 25):
+        self.printer, self.enabled, self.min_length = printer, enabled, min_length
+        self.table: dict[sympy.Expr, sympy.Symbol] = {}
+
+    def __call__(self, expr: sympy.Expr) -> sympy.Expr:
+        if not self.enabled:
+            return expr
+        for factor in _denominator_factors(expr):
+            if factor not in self.table and len(self.printer.doprint(factor)) >= self.min_length:
+                self.table[factor] = sympy.Symbol(f"D_{{{len(self.table) + 1}}}", positive=True)
+        return expr.xreplace(self.table) if self.table else expr
+
+
+def _denominator_factors(expr: sympy.Expr) -> list[sympy.Expr]:
+    out = []
+    for node in sympy.preorder_traversal(expr):
+        if (isinstance(node, sympy.Pow) and node.exp.is_negative and isinstance(node.base, sympy.Add)
+                and node.base not in out):
+            out.append(node.base)
+    return out
+
+
+def typeset(d: Derivation, config: LatexConfig | None = None) -> Typeset:
+    """All formulas of the document (ρ_k, a_R, b_R, c_R, ξ²_R, named denominators)."""
+    config = config or LatexConfig()
+    printer = SymsteadyLatexPrinter({"symbol_names": symbol_names(d, config), "line_width": config.line_width})
+    name = _Namer(printer, config.name_denominators)
+    formal = d.model.small is None
+    lam = printer.doprint(d.lam)
+    out = Typeset(d, lam)
+    for k, rho in enumerate(d.rho):
+        formulas = []
+        for key in sorted(rho, key=lambda t: (-t[0] - t[1], t)):
+            if config.conjugate_pairs and key[0] < key[1]:
+                continue
+            value = name(tidy(rho[key]))
+            idx = ",".join(str(i) for i in key)
+            formulas.append(Formula(f"rho_{k}[{idx}]", f"r^{{({k})}}_{{{idx}}}", printer.lines(value), value))
+        out.rho.append(formulas)
+    for piece in ("a_R", "b_R", "c_R"):
+        coeffs = [name(tidy(c)) for c in lambda_coefficients(d.pieces[piece], d.lam)]
+        value = sympy.Add(*[c * d.lam**k for k, c in enumerate(coeffs)])
+        lhs = f"{piece[0]}_{{R}}"
+        out.pieces.append(Formula(piece, lhs, printer.series_lines(coeffs, d.lam, formal), value))
+    out.xi2 = Formula("xi2_R", "\\xi^{2}_{R}", ["a_{R} - \\sqrt{b_{R}^{2} + c_{R}^{2}} + O\\big("
+                                                 + printer.doprint(d.lam**(d.order + 1)) + "\\big)"])
+    for factor, symbol in name.table.items():
+        label = str(symbol).replace("{", "").replace("}", "")
+        out.denominators.append(Formula(label, printer.doprint(symbol), printer.lines(factor), factor))
+    out.names = {symbol: factor for factor, symbol in name.table.items()}
+    return out
+
+
+def hamiltonian_latex(d: Derivation, printer: SymsteadyLatexPrinter) -> list[str]:
+    """H as a sum of operator monomials with factored coefficients, in Sx, Sy, Sz or in S±, Sz
+    (whichever has fewer terms); operator order is kept (noncommutative symbols)."""
+    H = d.model.hamiltonian
+    candidates = [
+        sympy.expand(H.subs({Sp: S_x + sympy.I * S_y, Sm: S_x - sympy.I * S_y, Sz: S_z})),
+        sympy.expand(H.subs({Sp: S_plus, Sm: S_minus, Sz: S_z})),
+    ]
+    grouped = [_group_monomials(h) for h in candidates]
+    terms = min(grouped, key=len)
+    parts = []
+    for monomial, coeff in terms:
+        c = sympy.factor(coeff)
+        if c == 1:
+            text = printer.doprint(monomial)
+        elif c == -1:
+            text = "-" + printer.doprint(monomial)
+        else:
+            ctext = printer.doprint(c)
+            if isinstance(c, sympy.Add):
+                ctext = f"\\left({ctext}\\right)"
+            text = f"{ctext} {printer.doprint(monomial)}" if monomial != 1 else ctext
+        parts.append(text)
+    signed = [p if i == 0 or p.startswith("-") else "+ " + p for i, p in enumerate(parts)]
+    return printer._pack(signed or ["0"], printer._settings["line_width"])
+
+
+def _group_monomials(h: sympy.Expr) -> list[tuple[sympy.Expr, sympy.Expr]]:
+    table: dict[sympy.Expr, sympy.Expr] = {}
+    for term in sympy.Add.make_args(h):
+        c, nc = term.args_cnc()
+        key = sympy.Mul(*nc)
+        table[key] = table.get(key, 0) + sympy.Mul(*c)
+    items = [(k, v) for k, v in table.items() if sympy.simplify(v) != 0]
+    return sorted(items, key=lambda kv: sympy.default_sort_key(kv[0]))
+
+
+def dissipators(d: Derivation, printer: SymsteadyLatexPrinter) -> list[str]:
+    """The dissipative terms of the Lindblad equation, one per nonzero rate."""
+    forms = {
+        "local_emission": "\\sum_{i=1}^{N} \\mathcal{D}[\\sigma^{-}_{i}]\\rho",
+        "collective_emission": "\\mathcal{D}[S_{-}]\\rho",
+        "local_dephasing": "\\sum_{i=1}^{N} \\mathcal{D}[\\sigma^{z}_{i}]\\rho",
+        "local_pumping": "\\sum_{i=1}^{N} \\mathcal{D}[\\sigma^{+}_{i}]\\rho",
+    }
+    out = []
+    for rate, value in d.model.rates.items():
+        if value != 0:
+            text = printer.doprint(value)
+            if isinstance(value, sympy.Add):
+                text = f"\\left({text}\\right)"
+            out.append(f"{text} {forms[rate]}")
+    return out
+
+
+def tex_escape(text: str) -> str:
+    """Text-mode escaping of a name (underscores and friends)."""
+    return re.sub(r"([_&%$#{}])", r"\\\1", str(text))
+
+
+def _context(d: Derivation, config: LatexConfig) -> dict[str, Any]:
+    t = typeset(d, config)
+    printer = SymsteadyLatexPrinter({"symbol_names": symbol_names(d, config), "line_width": config.line_width})
+    return dict(
+        t=t,
+        model_name=tex_escape(d.model.name),
+        description=tex_escape(d.model.description),
+        order=d.order,
+        method=d.method,
+        sector=d.sector,
+        n_min=d.n_min,
+        lam=t.lam,
+        formal=d.model.small is None,
+        symmetric=d.sector == "symmetric",
+        hamiltonian=hamiltonian_latex(d, printer),
+        dissipators=dissipators(d, printer),
+        parameters=", ".join(f"${printer.doprint(p)}$" for p in d.parameters),
+        orbit_name=orbit_name,
+        command=config.command or default_command(d, "latex", f"{default_stem(d)}.tex"),
+    )
+
+
+def latex_document(d: Derivation, config: LatexConfig | None = None) -> str:
+    """A complete LaTeX document (article, amsmath) of the derivation; compiles with pdflatex."""
+    return render("latex_document.tex.j2", **_context(d, config or LatexConfig()))
+
+
+def latex_snippets(d: Derivation, config: LatexConfig | None = None) -> str:
+    """Equation snippets (``align`` environments, need amsmath) for pasting into a paper."""
+    return render("latex_snippets.tex.j2", **_context(d, config or LatexConfig()))
+
+
+def write_latex(d: Derivation, path: str | Path, config: LatexConfig | None = None,
+                snippets: bool = False) -> Path:
+    """Write the document (or the snippets) atomically."""
+    return write_atomic(path, (latex_snippets if snippets else latex_document)(d, config))
+
+
+def compile_pdf(tex: str | Path, timeout: float = 120) -> Path:
+    """Run pdflatex on a document (twice, for references); the PDF next to it. ToolError when
+    pdflatex is missing or the document does not compile; the PDF only appears when complete."""
+    tex = Path(tex)
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        raise ToolError("pdflatex not found: install a TeX distribution "
+                        "(Debian: apt-get install texlive-latex-base texlive-latex-recommended)")
+    with tempfile.TemporaryDirectory(prefix="symsteady-tex-") as tmp:
+        for _ in range(2):
+            try:
+                proc = subprocess.run(
+                    [exe, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={tmp}", str(tex.resolve())],
+                    capture_output=True, text=True, check=False, cwd=tmp, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise ToolError(f"pdflatex timed out on {tex}") from None
+            if proc.returncode != 0:
+                tail = "\n".join(proc.stdout.splitlines()[-25:])
+                raise ToolError(f"pdflatex failed on {tex}:\n{tail}")
+        built = Path(tmp) / f"{tex.stem}.pdf"
+        target = tex.with_suffix(".pdf")
+        partial = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(built, partial)
+        partial.replace(target)
+    return target
+
+
+__all__ = [
+    "SymsteadyLatexPrinter",
+    "Typeset",
+    "compile_pdf",
+    "latex_document",
+    "latex_snippets",
+    "typeset",
+    "write_latex",
+]

@@ -1,0 +1,181 @@
+"""Figures of sweeps (matplotlib, imported lazily; ``pip install 'symsteady[plot]'``).
+
+* one varied axis: ξ²_R (or another field) against it, one curve per method, with the
+  mean-field instability of the dark state marked where the axis crosses it;
+* two varied axes: a colour map of the squeezing angle θ ∈ (−π/2, π/2] (cyclic colour map:
+  θ and θ ± π are the same axis; grey where θ is undefined) for each method side by side, the
+  first axis horizontal; the mean-field instability line (black dashed) and, with an exact
+  run, the contour where |perturbative − exact| of ξ²_R reaches the tolerance.
+
+Figures are built with matplotlib's object API (``matplotlib.figure.Figure``), so the global
+pyplot state and backend are left alone; :func:`save` writes a PNG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import MeanFieldError, MissingDependencyError, ParameterError
+from .sweep import Grid, SweepResult
+
+LABELS = {
+    "xi2_R": r"$\xi^2_R$", "xi2_S": r"$\xi^2_S$", "theta": r"$\theta$", "rs_gap": "rs_gap",
+    "delta": r"$\delta$", "Delta": r"$\Delta$", "gamma": r"$\gamma$", "Gamma": r"$\Gamma$",
+    "Omega": r"$\Omega$", "Jx": r"$J_x$", "Jy": r"$J_y$", "Jz": r"$J_z$", "J": r"$J$",
+}
+STYLES = {"exact": dict(color="black", lw=1.8), "full": dict(ls="--", lw=1.6), "pure": dict(ls=":", lw=1.6)}
+
+
+def _figure_class():
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise MissingDependencyError("plots need matplotlib: pip install 'symsteady[plot]'") from None
+    return Figure
+
+
+def label(name: str) -> str:
+    """An axis label for a parameter or field name."""
+    return LABELS.get(name, name)
+
+
+def new_figure(ncols: int = 1, width: float = 5.0, height: float = 4.0, **kw: Any):
+    """``(figure, axes list)`` without touching pyplot."""
+    Figure = _figure_class()
+    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    axes = fig.subplots(1, ncols, squeeze=False, **kw)[0]
+    return fig, list(axes)
+
+
+def save(fig: Any, path: str | Path, dpi: int = 150) -> Path:
+    """Write a figure as PNG (creating the directory)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def mean_field_growth(grid: Grid, coordinates: dict[str, np.ndarray]) -> np.ndarray | None:
+    """Largest mean-field growth rate at the given axis values, or None without a mean-field line."""
+    from .diagnostics import mean_field
+
+    try:
+        mf = mean_field(grid.model)
+    except MeanFieldError:
+        return None
+    return mf.growth_rate(grid.parameters(coordinates))
+
+
+def mean_field_crossings(grid: Grid, resolution: int = 2001) -> list[float]:
+    """Values of the (single) axis where the dark state changes mean-field stability."""
+    (axis,) = grid.axes
+    x = np.linspace(axis.start, axis.stop, resolution)
+    g = mean_field_growth(grid, {axis.name: x})
+    if g is None:
+        return []
+    s = np.sign(g)
+    idx = np.flatnonzero(s[:-1] * s[1:] < 0)
+    return [float(x[i] - g[i] * (x[i + 1] - x[i]) / (g[i + 1] - g[i])) for i in idx]
+
+
+def draw_mean_field(ax: Any, grid: Grid, resolution: int = 400, **style: Any) -> bool:
+    """Draw the mean-field instability line on a map of ``grid`` (two axes); True if drawn."""
+    a0, a1 = grid.axes
+    x = np.linspace(a0.start, a0.stop, resolution)
+    y = np.linspace(a1.start, a1.stop, resolution)
+    X, Y = np.meshgrid(x, y)
+    g = mean_field_growth(grid, {a0.name: X, a1.name: Y})
+    if g is None or not (np.nanmin(g) < 0 < np.nanmax(g)):
+        return False
+    ax.contour(X, Y, g, levels=[0.0], colors=style.get("colors", "black"),
+               linestyles=style.get("linestyles", "--"), linewidths=style.get("linewidths", 1.5))
+    ax.plot([], [], color=style.get("colors", "black"), ls="--", label="mean-field instability")
+    return True
+
+
+def line_plot(result: SweepResult, quantity: str = "xi2_R", ax: Any = None, mean_field: bool = True):
+    """``quantity`` against the single varied axis, one curve per run."""
+    grid = result.grid
+    if len(grid.axes) != 1:
+        raise ParameterError(f"a line plot needs one varied axis, not {len(grid.axes)}")
+    fig = None
+    if ax is None:
+        fig, (ax,) = new_figure()
+    x = grid.axes[0].values()
+    for run in result.runs:
+        ax.plot(x, run.values(quantity), label=run.label, **STYLES.get(run.method, {}))
+    if mean_field:
+        for i, xc in enumerate(mean_field_crossings(grid)):
+            ax.axvline(xc, color="grey", ls="-.", lw=1, label="mean-field instability" if i == 0 else None)
+    if grid.axes[0].scale == "log":
+        ax.set_xscale("log")
+    ax.set_xlabel(label(grid.axes[0].name))
+    ax.set_ylabel(label(quantity))
+    ax.legend()
+    return fig if fig is not None else ax.figure
+
+
+def theta_map(ax: Any, grid: Grid, theta: np.ndarray, title: str = "") -> Any:
+    """A colour map of θ (shape of the grid) on ``ax``; returns the mappable for a colour bar."""
+    import matplotlib
+
+    a0, a1 = grid.axes
+    cmap = matplotlib.colormaps["twilight_shifted"].with_extremes(bad="0.75")
+    mesh = ax.pcolormesh(a0.values(), a1.values(), np.ma.masked_invalid(theta).T, cmap=cmap,
+                         vmin=-np.pi / 2, vmax=np.pi / 2, shading="nearest", rasterized=True)
+    ax.set_xlabel(label(a0.name))
+    ax.set_ylabel(label(a1.name))
+    if title:
+        ax.set_title(title)
+    return mesh
+
+
+def theta_colorbar(fig: Any, mappable: Any, axes: Sequence[Any]) -> Any:
+    cb = fig.colorbar(mappable, ax=list(axes), ticks=[-np.pi / 2, -np.pi / 4, 0, np.pi / 4, np.pi / 2])
+    cb.ax.set_yticklabels([r"$-\pi/2$", r"$-\pi/4$", "0", r"$\pi/4$", r"$\pi/2$"])
+    cb.set_label(r"squeezing angle $\theta$")
+    return cb
+
+
+def map_plot(result: SweepResult, tolerance: float | None = 0.01, mean_field: bool = True):
+    """θ maps of every run side by side, with the mean-field line and the divergence contour."""
+    grid = result.grid
+    if len(grid.axes) != 2:
+        raise ParameterError(f"a map needs two varied axes, not {len(grid.axes)}")
+    fig, axes = new_figure(len(result.runs), width=4.6, height=4.0)
+    diff = None
+    has_exact = any(r.method == "exact" for r in result.runs)
+    if tolerance is not None and has_exact and len(result.runs) > 1:
+        diff = result.compare(tolerance).difference.reshape(grid.shape)
+    mesh = None
+    for ax, run in zip(axes, result.runs):
+        mesh = theta_map(ax, grid, run.values("theta", grid.shape), run.label)
+        if mean_field:
+            draw_mean_field(ax, grid)
+        if diff is not None and run.method != "exact" and np.nanmin(diff) < tolerance < np.nanmax(diff):
+            a0, a1 = grid.axes
+            ax.contour(a0.values(), a1.values(), np.nan_to_num(diff, nan=np.inf).T, levels=[tolerance],
+                       colors="tab:red", linewidths=1.2)
+            ax.plot([], [], color="tab:red", label=rf"$|\Delta\xi^2_R| = {tolerance:g}$")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower left", fontsize="small", framealpha=0.8)
+    theta_colorbar(fig, mesh, axes)
+    return fig
+
+
+def plot_sweep(result: SweepResult, path: str | Path | None = None, tolerance: float | None = 0.01,
+               quantity: str = "xi2_R"):
+    """The standard figure of a sweep (line plot for one axis, θ maps for two); saved if ``path``."""
+    n = len(result.grid.axes)
+    if n == 1:
+        fig = line_plot(result, quantity)
+    elif n == 2:
+        fig = map_plot(result, tolerance)
+    else:
+        raise ParameterError(f"plots take one or two varied axes, not {n}")
+    if path is not None:
+        save(fig, path)
+    return fig
