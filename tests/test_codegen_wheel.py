@@ -42,9 +42,11 @@ def test_wheel_installs_and_generates(tmp_path):
     venv.create(env, with_pip=False)
     python = env / "bin" / "python"
     purelib = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path).stdout.strip())
-    # dependencies come from this interpreter's environment, appended after the venv's own site
+    # install first (an installed symsteady in the outer environment must not satisfy pip), then
+    # take the dependencies from this interpreter's environment, after the venv's own site
+    run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index",
+         "--ignore-installed", "-q", wheel], tmp_path)
     (purelib / "_outer_env.pth").write_text("\n".join({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}) + "\n")
-    run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "-q", wheel], tmp_path)
     work = tmp_path / "work"
     work.mkdir()
     probe = "import symsteady, symsteady.codegen.render as r; print(symsteady.__file__); print(r.template_dir())"
