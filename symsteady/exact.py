@@ -34,9 +34,10 @@ import scipy.sparse.linalg
 from sympy.polys.domains import QQ_I
 from sympy.polys.matrices import DomainMatrix
 
+from . import krylov
 from .algebra import Basis, Key, Operator, OrbitBasis
 from .errors import ExactSolverError, ExactSolverWarning, NonUniqueSteadyStateError, ParameterError
-from .exact_matrix import KeySpace, log_binomial, normalised_matrix, run_chain, with_trace_row
+from .exact_matrix import KeySpace, assemble, log_binomial, run_chain
 from .fields import ComplexField
 from .liouvillian import Superoperator
 from .model import Model
@@ -50,7 +51,7 @@ from .spinpoly import Word, charge
 MAX_EXACT_DIMENSION = 6_000_000
 #: GMRES: relative tolerance on the correction; Krylov vectors per cycle (between the bounds,
 #: within GMRES_MEMORY bytes); at most GMRES_CYCLES restart cycles.
-GMRES_RTOL = 1e-12
+GMRES_RTOL = 1e-13
 GMRES_RESTART_MIN, GMRES_RESTART_MAX = 30, 200
 GMRES_MEMORY = 1_000_000_000
 GMRES_CYCLES = 8
@@ -116,13 +117,8 @@ def build_exact_liouvillian(model: Model, point: Mapping[str, Any]) -> ExactLiou
     n = basis.F.n_int
     check_size(basis, n)
     space = KeySpace(basis, n)
-    L0 = normalised_matrix(space, S0.terms)
-    broken = any(h != 0 for h in S1.hamiltonian.values())
-    L = L0 + normalised_matrix(space, S1.terms) if broken else L0
-    scale = float(abs(L).max()) or 1.0
-    A0, rhs = with_trace_row(L0, space, scale)
-    A = with_trace_row(L, space, scale)[0] if broken else A0
-    return ExactLiouvillian(space, A0, A, rhs, broken)
+    A0, A, rhs = assemble(space, S0.terms, S1.terms)
+    return ExactLiouvillian(space, A0, A0 if A is None else A, rhs, A is not None)
 
 
 def _backward_error(A: scipy.sparse.csr_matrix, x: np.ndarray, b: np.ndarray) -> float:
@@ -165,32 +161,21 @@ def _preconditioned_gmres(system: ExactLiouvillian, lu: Any, r0: np.ndarray
                           ) -> tuple[np.ndarray | None, int, str]:
     """Solve ``L̂ δ = r0`` by restarted GMRES on ``P = W LU(L0)^-1 L̂ W^-1`` (left-preconditioned,
     unknowns ``y = W δ`` on the population scale, so the stopping test weighs every element as
-    the moments do). Returns ``(δ or None, inner iterations, why it failed)``; gives up early
-    when a restart cycle does not halve the preconditioned residual."""
+    the moments do). Returns ``(δ or None, inner iterations, why it failed)``."""
     dim = system.space.dim
     w = np.exp(system.space.log_population_weight())
     A = system.A
-    P = scipy.sparse.linalg.LinearOperator((dim, dim), lambda y: w * lu.solve(A @ (y / w)), dtype=complex)
-    g = w * lu.solve(r0)
-    g_norm = float(np.linalg.norm(g))
-    if g_norm == 0:
-        return np.zeros(dim, dtype=complex), 0, ""
-    restart = _krylov_size(dim)
-    count = [0]
-    y = np.zeros(dim, dtype=complex)
-    residual = g_norm
-    for _ in range(GMRES_CYCLES):
-        y, flag = scipy.sparse.linalg.gmres(
-            P, g, x0=y, rtol=GMRES_RTOL, atol=0.0, restart=restart, maxiter=1,
-            callback=lambda _: count.__setitem__(0, count[0] + 1), callback_type="pr_norm")
-        if flag == 0:
-            return y / w, count[0], ""
-        new = float(np.linalg.norm(g - P @ y))
-        if not new < 0.5 * residual:
-            break
-        residual = new
-    return None, count[0], (f"GMRES preconditioned by LU(L0) did not converge ({count[0]} iterations, "
-                            f"residual {residual / g_norm:.1e}): the U(1)-breaking part is too strong")
+
+    def apply(y: np.ndarray) -> np.ndarray:
+        return w * lu.solve(A @ (y / w))
+
+    result = krylov.gmres(apply, krylov.flush(w * lu.solve(r0)), rtol=GMRES_RTOL,
+                          restart=_krylov_size(dim), max_cycles=GMRES_CYCLES)
+    if result.converged:
+        return result.x / w, result.iterations, ""
+    return None, result.iterations, (
+        f"GMRES preconditioned by LU(L0) did not converge ({result.iterations} iterations, residual "
+        f"{result.residual:.1e}): the U(1)-breaking part is too strong for this preconditioner")
 
 
 def solve_exact_liouvillian(system: ExactLiouvillian) -> tuple[np.ndarray, SolveInfo]:
@@ -258,7 +243,7 @@ class ExactSolution:
                                      tuple(lab[near] for lab in labels), n)
         traced = np.asarray(self.basis.traced(*targets), dtype=bool)
         pos = near[src[traced]]
-        log_ratio = log_binomial(n, targets[0][traced]) - self.space.log_norm[pos]
+        log_ratio = log_binomial(n, targets[0][traced], self.space.log_fact) - self.space.log_norm[pos]
         return complex(np.sum(cf[traced] * np.exp(log_ratio) * self.x[pos]))
 
     def moments(self) -> tuple[list[complex], list[list[complex]]]:

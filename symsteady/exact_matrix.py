@@ -29,26 +29,40 @@ from scipy.special import gammaln
 from .algebra import Basis, Chain, OrbitBasis
 
 Labels = tuple[np.ndarray, ...]
+INDEX = np.int32  # labels and positions (a dimension below 2^31)
 
 
-def log_binomial(n: np.ndarray | int, k: np.ndarray | int) -> np.ndarray:
-    """``log C(n, k)`` for integer arrays with 0 <= k <= n (exact enough for N in the thousands)."""
-    n = np.asarray(n, dtype=float)
-    k = np.asarray(k, dtype=float)
-    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+def log_factorials(n: int) -> np.ndarray:
+    """``log k!`` for k = 0..n."""
+    return gammaln(np.arange(n + 1, dtype=float) + 1)
+
+
+def log_binomial(n: np.ndarray | int, k: np.ndarray | int, table: np.ndarray | None = None) -> np.ndarray:
+    """``log C(n, k)`` for integers 0 <= k <= n (from a table of ``log k!`` when given)."""
+    if table is None:
+        table = log_factorials(int(np.max(n)))
+    n, k = np.asarray(n), np.asarray(k)
+    return table[n] - table[k] - table[n - k]
 
 
 def all_labels(basis: Basis, n: int) -> Labels:
-    """Every valid label at N = n, in the solver's key order (dark state last)."""
-    grids = np.meshgrid(*([np.arange(n + 1)] * (3 if isinstance(basis, OrbitBasis) else 2)), indexing="ij")
-    flat = tuple(g.ravel() for g in grids)
-    keep = np.asarray(basis.valid_labels(*flat, n), dtype=bool)
-    labels = tuple(x[keep].astype(np.int64) for x in flat)
-    a, b = labels[0], labels[1]
-    c = labels[2] if len(labels) == 3 else np.zeros_like(a)
+    """Every valid label at N = n, in the solver's key order (dark state last).
+
+    Blocks (a, b) are ordered by (q == 0, q = a - b, -(a + b)); inside a block (orbit basis)
+    c runs upwards. Candidates ``0 <= c <= min(a, b)`` are filtered by the basis' validity."""
+    a, b = (x.ravel().astype(INDEX) for x in np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij"))
     q = a - b
-    order = np.lexsort((c, -(a + b), q, q == 0))
-    return tuple(x[order] for x in labels)
+    order = np.lexsort((-(a + b), q, q == 0))
+    a, b = a[order], b[order]
+    if not isinstance(basis, OrbitBasis):
+        keep = np.asarray(basis.valid_labels(a, b, n), dtype=bool)
+        return a[keep], b[keep]
+    sizes = np.minimum(a, b) + 1
+    starts = np.cumsum(sizes) - sizes
+    a, b = np.repeat(a, sizes), np.repeat(b, sizes)
+    c = (np.arange(len(a)) - np.repeat(starts, sizes)).astype(INDEX)
+    keep = np.asarray(basis.valid_labels(a, b, c, n), dtype=bool)
+    return a[keep], b[keep], c[keep]
 
 
 @dataclass
@@ -60,12 +74,14 @@ class KeySpace:
     labels: Labels = field(init=False)
     table: np.ndarray = field(init=False, repr=False)
     log_norm: np.ndarray = field(init=False, repr=False)
+    log_fact: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.labels = all_labels(self.basis, self.n)
-        self.table = np.full((self.n + 1,) * len(self.labels), -1, dtype=np.int64)
-        self.table[self.labels] = np.arange(self.dim)
-        self.log_norm = 0.5 * sum(log_binomial(nn, kk) for nn, kk in
+        self.table = np.full((self.n + 1,) * len(self.labels), -1, dtype=INDEX)
+        self.table[self.labels] = np.arange(self.dim, dtype=INDEX)
+        self.log_fact = log_factorials(self.n)
+        self.log_norm = 0.5 * sum(log_binomial(nn, kk, self.log_fact) for nn, kk in
                                   self.basis.norm2_binomials(*self.labels, self.n))
 
     @property
@@ -88,26 +104,29 @@ class KeySpace:
     def log_trace(self) -> tuple[np.ndarray, np.ndarray]:
         """Positions j with a nonzero trace, and ``log Tr B̂_j = log C(N, a) - ℓ_j``."""
         where = np.flatnonzero(np.asarray(self.basis.traced(*self.labels), dtype=bool))
-        return where, log_binomial(self.n, self.labels[0][where]) - self.log_norm[where]
+        return where, log_binomial(self.n, self.labels[0][where], self.log_fact) - self.log_norm[where]
 
 
 def run_chain(basis: Basis, chain: Chain, labels: Labels, n: int
               ) -> tuple[np.ndarray, np.ndarray, Labels]:
     """A chain on every label at once: ``(source position, real coefficient, target labels)``,
     one row per surviving path (duplicates not merged). Mirrors :meth:`Basis.chain`."""
-    src = np.arange(len(labels[0]))
+    src = np.arange(len(labels[0]), dtype=INDEX)
     coeff = np.ones(len(src))
     targets = labels
     for side, rule in chain:
         args = targets if side == "ket" else basis.swap(targets)
         parts = []
         for cf, t in rule(*args, n):
-            t = tuple(np.broadcast_to(np.asarray(x, dtype=np.int64), src.shape) for x in t)
             if side == "bra":
                 t = basis.swap(t)
+            t = tuple(np.broadcast_to(x, src.shape) for x in t)
             cf = np.broadcast_to(np.asarray(cf, dtype=float), src.shape)
             keep = np.asarray(basis.valid_labels(*t, n), dtype=bool) & (cf != 0)
-            parts.append((src[keep], coeff[keep] * cf[keep], tuple(x[keep] for x in t)))
+            parts.append((src[keep], coeff[keep] * cf[keep], tuple(x[keep].astype(INDEX, copy=False) for x in t)))
+        if len(parts) == 1:
+            src, coeff, targets = parts[0]
+            continue
         src = np.concatenate([p[0] for p in parts])
         coeff = np.concatenate([p[1] for p in parts])
         targets = tuple(np.concatenate([p[2][i] for p in parts]) for i in range(len(labels)))
@@ -116,36 +135,56 @@ def run_chain(basis: Basis, chain: Chain, labels: Labels, n: int
 
 def _entries(space: KeySpace, terms: list[tuple[complex, Chain]]
              ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """COO pieces ``(rows, cols, values)`` of ``L̂``, one per nonzero term."""
     for factor, chain in terms:
         if factor == 0:
             continue
         src, cf, targets = run_chain(space.basis, chain, space.labels, space.n)
         rows = space.index(targets)
         scale = np.exp(space.log_norm[rows] - space.log_norm[src])
-        yield rows, src, complex(factor) * cf * scale
+        yield rows, src, complex(factor) * (cf * scale)
+
+
+def _csr(space: KeySpace, pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> scipy.sparse.csr_matrix:
+    dim = space.dim
+    if not pieces:
+        return scipy.sparse.csr_matrix((dim, dim), dtype=complex)
+    rows, cols, vals = (np.concatenate([p[i] for p in pieces]) for i in range(3))
+    out = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(dim, dim))
+    out.sum_duplicates()
+    out.eliminate_zeros()
+    return out
 
 
 def normalised_matrix(space: KeySpace, terms: list[tuple[complex, Chain]]) -> scipy.sparse.csr_matrix:
     """``L̂`` (normalised basis) of a superoperator given by its terms, as CSR (duplicates summed)."""
-    dim = space.dim
-    total = scipy.sparse.csr_matrix((dim, dim), dtype=complex)
-    for rows, cols, vals in _entries(space, terms):
-        part = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(dim, dim))
-        total = total + part
-    total.eliminate_zeros()
-    return total
+    return _csr(space, list(_entries(space, terms)))
 
 
-def with_trace_row(L: scipy.sparse.csr_matrix, space: KeySpace, scale: float
-                   ) -> tuple[scipy.sparse.csr_matrix, float]:
-    """``L`` with its last row (the dark state's) replaced by the trace row times ``scale /
-    max_j Tr B̂_j``; returns the matrix and the right-hand side entry that makes ``Tr rho = 1``."""
+def trace_row(space: KeySpace, scale: float) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float]:
+    """The trace row as a COO piece in the last (dark-state) row, times ``scale / max_j Tr B̂_j``,
+    and the right-hand side entry that then makes ``Tr rho = 1``."""
     where, log_tr = space.log_trace()
     top = log_tr.max()
-    L = L.tocoo()
-    keep = L.row != space.dim - 1
-    rows = np.concatenate([L.row[keep], np.full(len(where), space.dim - 1)])
-    cols = np.concatenate([L.col[keep], where])
-    vals = np.concatenate([L.data[keep], scale * np.exp(log_tr - top)])
-    M = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=L.shape)
-    return M, float(scale * np.exp(-top))
+    piece = (np.full(len(where), space.dim - 1, dtype=INDEX), where.astype(INDEX),
+             (scale * np.exp(log_tr - top)).astype(complex))
+    return piece, float(scale * np.exp(-top))
+
+
+def assemble(space: KeySpace, terms0: list[tuple[complex, Chain]], terms1: list[tuple[complex, Chain]]
+             ) -> tuple[scipy.sparse.csr_matrix, scipy.sparse.csr_matrix | None, float]:
+    """``(A0, A, rhs)``: L̂0 and L̂ = L̂0 + L̂1 with the dark state's (last) row replaced by the
+    trace row (``A`` is None when L1 has no term), and the right-hand side entry."""
+    last = space.dim - 1
+
+    def without_last_row(pieces):
+        for rows, cols, vals in pieces:
+            keep = rows != last
+            yield rows[keep], cols[keep], vals[keep]
+
+    L0 = _csr(space, list(without_last_row(_entries(space, terms0))))
+    scale = float(abs(L0.data).max(initial=0.0)) or 1.0
+    piece, rhs = trace_row(space, scale)
+    A0 = L0 + _csr(space, [piece])
+    L1 = _csr(space, list(without_last_row(_entries(space, terms1))))
+    return A0, (A0 + L1 if L1.nnz else None), rhs
