@@ -9,6 +9,8 @@ from .diagnostics import mean_field
 from .errors import (
     CodegenError,
     DarkStateError,
+    ExactSolverError,
+    ExactSolverWarning,
     MalformedExpressionError,
     MeanFieldError,
     MethodError,
@@ -25,7 +27,7 @@ from .errors import (
     UnknownOperatorError,
 )
 from .evaluation import evaluate, point_quadratics, point_series
-from .exact import exact_moments, exact_steady_state
+from .exact import exact_moments, exact_observables_at, exact_solve, exact_steady_state
 from .model import N, Model
 from .models import BUILTIN, builtin, load
 from .spinpoly import Sm, Sp, Sx, Sy, Sz
@@ -38,5 +40,6 @@ __all__ = [
     "NonUniqueSteadyStateError", "NotHermitianError", "ParameterError", "RateError",
     "SingularPointError", "SymmetryError", "SymsteadyError", "UnknownOperatorError",
     "CodegenError", "ToolError",
+    "exact_observables_at", "exact_solve", "ExactSolverError", "ExactSolverWarning",
 ]
 __version__ = "0.1.0"

@@ -8,11 +8,16 @@ The steady state solves ``L rho = 0`` with ``Tr rho = 1``. In double precision
   (charge-0 words of H and every dissipator) and L1 the rest;
 * in both, the row of B(0,0,0) (the dark state, ordered last) is replaced by the trace row;
 * L0 is block lower triangular in the excitation blocks (a, b), so its sparse LU in natural
-  order has little fill-in; it is the preconditioner of GMRES on the full L, which solves for
-  the correction to L0's steady state (no U(1)-breaking part: the LU solve is already exact);
-* where L0 is singular or GMRES does not converge, a direct sparse LU of L takes over, with an
-  :class:`~symsteady.errors.ExactSolverWarning` saying why; a singular L means the steady
-  state is not unique (:class:`~symsteady.errors.NonUniqueSteadyStateError`).
+  order has little fill-in; it is the preconditioner of GMRES (:mod:`symsteady.krylov`) on the
+  full L, which solves for the correction to L0's steady state, in unknowns weighted to the
+  population scale so that its tolerance is the moments' (no U(1)-breaking part: the LU
+  solve is already exact);
+* where L0 is singular or GMRES does not converge, a direct sparse LU of L takes over (up to
+  DIRECT_MAX_DIMENSION), with an :class:`~symsteady.errors.ExactSolverWarning` saying why; a
+  singular L means the steady state is not unique
+  (:class:`~symsteady.errors.NonUniqueSteadyStateError`);
+* every solution is checked: backward error at most ACCEPTED_BACKWARD_ERROR, Hilbert–Schmidt
+  norm at most 1 (a density matrix). BLAS runs on one thread (:mod:`symsteady.threads`).
 
 Collective-only models (no local process) live in the symmetric sector (dimension (N+1)^2);
 the others in the permutation-invariant orbit space (dimension C(N+3, 3)).
@@ -45,6 +50,7 @@ from .observables import exact_observables, moments_from_expectations, operator_
 from .points import point_field
 from .series import make_basis
 from .spinpoly import Word, charge
+from .threads import single_blas_thread
 
 #: Largest number of basis elements the double-precision solver accepts (N = 200 has 1.37e6;
 #: memory grows by about 1 kB per element).
@@ -55,6 +61,10 @@ GMRES_RTOL = 1e-13
 GMRES_RESTART_MIN, GMRES_RESTART_MAX = 30, 200
 GMRES_MEMORY = 1_000_000_000
 GMRES_CYCLES = 8
+#: Largest dimension solved by a direct sparse LU of the full L (the fallback), about N = 82.
+DIRECT_MAX_DIMENSION = 100_000
+#: A pivot below this fraction of the largest marks a singular matrix.
+SINGULAR_PIVOT_RATIO = 1e-14
 #: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution.
 ACCEPTED_BACKWARD_ERROR = 1e-10
 
@@ -129,26 +139,42 @@ def _backward_error(A: scipy.sparse.csr_matrix, x: np.ndarray, b: np.ndarray) ->
 
 
 def _lu_of_l0(system: ExactLiouvillian) -> tuple[Any, str]:
-    """SuperLU of L0 in natural order, or None and the reason it is unusable."""
+    """SuperLU of L0 in natural order (diagonal pivots preferred: block-triangular L0, little
+    fill-in), or None and the reason it is unusable. A zero on the diagonal means a block that
+    does not decay at all (L0 singular); it is caught before SuperLU, which can crash on it."""
+    singular = "L0 (the U(1)-symmetric part) is singular"
+    if np.any(system.A0.diagonal()[:-1] == 0):
+        return None, singular
     try:
         lu = scipy.sparse.linalg.splu(system.A0.tocsc(), permc_spec="NATURAL", diag_pivot_thresh=0.1)
     except RuntimeError:
-        return None, "L0 (the U(1)-symmetric part) is singular"
+        return None, singular
     pivots = np.abs(lu.U.diagonal())[:-1]
     if pivots.size and pivots.min() <= 1e-12 * pivots.max():
-        return None, "L0 (the U(1)-symmetric part) is numerically singular"
+        return None, singular
     return lu, ""
 
 
-def _direct(system: ExactLiouvillian, b: np.ndarray) -> np.ndarray:
-    n = system.space.n
+def _direct(system: ExactLiouvillian, b: np.ndarray, note: str) -> np.ndarray:
+    """Sparse LU of the full L (COLAMD order): a near-zero pivot means a singular L."""
+    n, dim = system.space.n, system.space.dim
+    if dim > DIRECT_MAX_DIMENSION:
+        raise ExactSolverError(
+            f"N = {n}: {note}, and a direct solve of dimension {dim} is beyond the limit of "
+            f"{DIRECT_MAX_DIMENSION} (its LU fills in like N^6: minutes and gigabytes); use a smaller "
+            "N, or a weaker U(1)-breaking term")
+    warnings.warn(ExactSolverWarning(f"N = {n}: {note}; solving L by a direct sparse LU instead "
+                                     "(slower)"), stacklevel=4)
+    singular = NonUniqueSteadyStateError(
+        f"the exact Liouvillian at N = {n} ({system.space.basis.name} space) is singular: its steady "
+        "state is not unique (some excitations never decay — is there no emission or pumping?)")
     try:
         lu = scipy.sparse.linalg.splu(system.A.tocsc())
     except RuntimeError:
-        raise NonUniqueSteadyStateError(
-            f"the exact Liouvillian at N = {n} ({system.space.basis.name} space) is singular: its "
-            "steady state is not unique (some excitations never decay — is there no emission?)"
-        ) from None
+        raise singular from None
+    pivots = np.abs(lu.U.diagonal())
+    if pivots.min() <= SINGULAR_PIVOT_RATIO * pivots.max():
+        raise singular
     return lu.solve(b)
 
 
@@ -193,10 +219,8 @@ def solve_exact_liouvillian(system: ExactLiouvillian) -> tuple[np.ndarray, Solve
             delta, info.iterations, note = _preconditioned_gmres(system, lu, b - system.A @ x)
             x = None if delta is None else x + delta
     if x is None:
-        warnings.warn(ExactSolverWarning(f"N = {system.space.n}: {note}; solving L by a direct "
-                                         "sparse LU instead (slower)"), stacklevel=3)
         info.method, info.note = "direct", note
-        x = _direct(system, b)
+        x = _direct(system, b, note)
     info.backward_error = _backward_error(system.A, x, b)
     if not info.backward_error <= ACCEPTED_BACKWARD_ERROR:
         raise NonUniqueSteadyStateError(
@@ -259,11 +283,12 @@ class ExactSolution:
 
 def exact_solve(model: Model, point: Mapping[str, Any]) -> ExactSolution:
     """The exact steady state at a point in double precision, with timings and solver details."""
-    t0 = time.perf_counter()
-    system = build_exact_liouvillian(model, point)
-    t1 = time.perf_counter()
-    x, info = solve_exact_liouvillian(system)
-    info.build_seconds, info.solve_seconds = t1 - t0, time.perf_counter() - t1
+    with single_blas_thread():
+        t0 = time.perf_counter()
+        system = build_exact_liouvillian(model, point)
+        t1 = time.perf_counter()
+        x, info = solve_exact_liouvillian(system)
+        info.build_seconds, info.solve_seconds = t1 - t0, time.perf_counter() - t1
     return ExactSolution(system.space, x, info)
 
 

@@ -23,6 +23,7 @@ from .errors import ExactSolverError, NonUniqueSteadyStateError
 from .model import Model
 from .observables import exact_observables
 from .points import point_field
+from .threads import single_blas_thread
 
 #: Largest N the 2^N solver accepts (the Liouvillian has dimension 4^N).
 MAX_FULL_N = 8
@@ -112,7 +113,8 @@ def _steady(L: scipy.sparse.csr_matrix, d: int, n: int) -> np.ndarray:
     rhs = np.zeros(d * d, dtype=complex)
     rhs[0] = 1
     try:
-        x = scipy.sparse.linalg.splu(A.tocsc()).solve(rhs)
+        with single_blas_thread():
+            x = scipy.sparse.linalg.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A").solve(rhs)
     except RuntimeError:
         x = np.full(d * d, np.nan)
     if not np.all(np.isfinite(x)) or np.abs(L @ x).max() > 1e-9 * max(1.0, abs(L).max()):

@@ -161,30 +161,33 @@ def normalised_matrix(space: KeySpace, terms: list[tuple[complex, Chain]]) -> sc
     return _csr(space, list(_entries(space, terms)))
 
 
-def trace_row(space: KeySpace, scale: float) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float]:
-    """The trace row as a COO piece in the last (dark-state) row, times ``scale / max_j Tr B̂_j``,
-    and the right-hand side entry that then makes ``Tr rho = 1``."""
+def trace_row(space: KeySpace, scale: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """The trace row: columns and values ``scale Tr B̂_j / max_j Tr B̂_j``, and the right-hand
+    side entry that then makes ``Tr rho = 1``."""
     where, log_tr = space.log_trace()
     top = log_tr.max()
-    piece = (np.full(len(where), space.dim - 1, dtype=INDEX), where.astype(INDEX),
-             (scale * np.exp(log_tr - top)).astype(complex))
-    return piece, float(scale * np.exp(-top))
+    return where.astype(INDEX), (scale * np.exp(log_tr - top)).astype(complex), float(scale * np.exp(-top))
+
+
+def _replace_last_row(M: scipy.sparse.csr_matrix, cols: np.ndarray, vals: np.ndarray) -> scipy.sparse.csr_matrix:
+    """M with its last row replaced (CSR keeps the last row at the end of its arrays)."""
+    start = M.indptr[-2]
+    indptr = M.indptr.copy()
+    indptr[-1] = start + len(cols)
+    return scipy.sparse.csr_matrix((np.concatenate([M.data[:start], vals]),
+                                    np.concatenate([M.indices[:start], cols.astype(M.indices.dtype)]), indptr),
+                                   shape=M.shape)
 
 
 def assemble(space: KeySpace, terms0: list[tuple[complex, Chain]], terms1: list[tuple[complex, Chain]]
              ) -> tuple[scipy.sparse.csr_matrix, scipy.sparse.csr_matrix | None, float]:
     """``(A0, A, rhs)``: L̂0 and L̂ = L̂0 + L̂1 with the dark state's (last) row replaced by the
     trace row (``A`` is None when L1 has no term), and the right-hand side entry."""
-    last = space.dim - 1
-
-    def without_last_row(pieces):
-        for rows, cols, vals in pieces:
-            keep = rows != last
-            yield rows[keep], cols[keep], vals[keep]
-
-    L0 = _csr(space, list(without_last_row(_entries(space, terms0))))
+    L0 = normalised_matrix(space, terms0)
     scale = float(abs(L0.data).max(initial=0.0)) or 1.0
-    piece, rhs = trace_row(space, scale)
-    A0 = L0 + _csr(space, [piece])
-    L1 = _csr(space, list(without_last_row(_entries(space, terms1))))
-    return A0, (A0 + L1 if L1.nnz else None), rhs
+    cols, vals, rhs = trace_row(space, scale)
+    A0 = _replace_last_row(L0, cols, vals)
+    L1 = normalised_matrix(space, terms1)
+    if not L1.nnz:
+        return A0, None, rhs
+    return A0, _replace_last_row(L0 + L1, cols, vals), rhs

@@ -168,9 +168,15 @@ def finalize(pieces: dict[str, Any], mean: np.ndarray, cov: np.ndarray) -> dict[
 
 
 def exact_observables(N: int, mean: Sequence[float], second: Sequence[Sequence[float]]) -> dict[str, Any]:
-    """Squeezing and friends from exact (non-perturbative) moments."""
+    """Squeezing and friends from exact (non-perturbative) moments. Without a mean spin
+    (|m| <= 1e-12 N, e.g. the fully mixed state) the squeezing parameters, direction and
+    rs_gap are undefined: NaN."""
     m = np.asarray(mean, dtype=float)
     S = np.asarray(second, dtype=float)
+    if not np.linalg.norm(m) > 1e-12 * N:
+        nan = np.float64("nan")
+        return {"xi2_R": nan, "xi2_S": nan, "theta": nan, "direction": np.full(3, nan), "mean": m,
+                "cov": S - np.outer(m, m), "rs_gap": nan}
     mhat = m / np.linalg.norm(m)
     along_y = bool(np.linalg.norm(np.array([1.0, 0, 0]) - mhat[0] * mhat) < 1e-12)
     q = quadratics(list(m), S.tolist(), N, np.sqrt, along_y=along_y)

@@ -1,0 +1,320 @@
+"""The exact permutation-invariant solver (``symsteady.exact``) and the 2^N cross-check
+(``symsteady.exact_full``) against QuTiP (piqs in double precision, the jmat sector), the full
+2^N space of ``exact_reference`` (which does not import symsteady) and closed forms.
+
+References run with one BLAS thread, as the solvers do (threaded BLAS on busy cores makes
+small sparse LUs orders of magnitude slower).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import warnings
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import exact_reference as ref
+import symsteady
+from symsteady import Model, builtin, evaluate
+from symsteady.algebra import OrbitBasis, SymmetricBasis
+from symsteady.cli import main
+from symsteady.errors import ExactSolverError, ExactSolverWarning, NonUniqueSteadyStateError, ParameterError
+from symsteady.exact import (
+    build_exact_liouvillian,
+    exact_moments,
+    exact_observables_at,
+    exact_solve,
+    exact_steady_state,
+)
+from symsteady.exact_full import full_observables_at
+from symsteady.exact_matrix import KeySpace, normalised_matrix
+from symsteady.fields import ComplexField
+from symsteady.liouvillian import Superoperator
+from symsteady.models import BUILTIN
+
+TOL = 1e-9
+PARAMS = {
+    "xyz": {"J": 0.5, "delta": 0.1, "Jz": 1.0, "gamma": 1.0},
+    "tfi": {"Delta": 1.0, "Jx": 0.3, "gamma": 1.0},
+    "driven_ising": {"Omega": 0.4, "Delta": 0.5, "U": 0.7, "gamma": 1.0},
+    "resonance_fluorescence": {"Omega": 1.3, "Gamma": 1.0},
+}
+EXTRA_RATE_NAMES = {"local_dephasing": "gphi", "collective_emission": "Gam", "local_pumping": "gp"}
+
+
+def variant(name: str, extra: dict[str, float]) -> tuple[Model, dict[str, float]]:
+    """A built-in model with extra rates (as parameters gphi, Gam, gp) and its parameter values."""
+    data = dict(BUILTIN[name])
+    params = dict(PARAMS[name])
+    for rate, value in extra.items():
+        data[rate] = EXTRA_RATE_NAMES[rate]
+        params[EXTRA_RATE_NAMES[rate]] = value
+    return Model.from_dict({"name": f"{name}+", **data}), params
+
+
+@functools.lru_cache(maxsize=None)
+def reference(name: str, N: int, extra: tuple = (), backend: str = "auto") -> dict:
+    with threadpool_limits(limits=1, user_api="blas"):
+        mean, second = ref.reference_moments(name, N, PARAMS[name], extra_rates=dict(extra), backend=backend)
+    out = ref.squeezing_from_moments(N, mean, second)
+    out["mean"] = mean
+    return out
+
+
+def assert_agree(ours: dict, want: dict, N: int, tol: float = TOL) -> None:
+    """ξ²_R absolutely; mean and covariance relative to their natural scale N/2 and N/4."""
+    assert abs(ours["xi2_R"] - want["xi2_R"]) <= tol, (ours["xi2_R"], want["xi2_R"])
+    assert np.abs(np.asarray(ours["mean"]) - want["mean"]).max() <= tol * max(1, N / 2)
+    assert np.abs(np.asarray(ours["cov"]) - want["cov"]).max() <= tol * max(1, N / 4)
+
+
+# ---- the vectorised build is the scalar algebra on arrays -----------------------------------------
+
+
+@pytest.mark.parametrize("N", [1, 2, 3, 5])
+@pytest.mark.parametrize("kind", ["orbit", "symmetric"])
+def test_vectorised_matrix_equals_on_key(N, kind):
+    """Column j of the normalised matrix is Superoperator.on_key(key_j), rescaled by the norms."""
+    rng = np.random.default_rng(N + 10 * (kind == "orbit"))
+    F = ComplexField(N)
+    basis = OrbitBasis(F) if kind == "orbit" else SymmetricBasis(F)
+    words = [("p", "p"), ("p", "m"), ("z",), ("p", "z", "m"), ("m",), ("p",), ("z", "z"), ("m", "m", "z")]
+    ham = {w: complex(rng.normal(), rng.normal()) for w in words}
+    rates = {"collective_emission": 0.7}
+    if kind == "orbit":
+        rates.update(local_emission=0.3, local_dephasing=0.2, local_pumping=0.4)
+    L = Superoperator(basis, ham, rates)
+    space = KeySpace(basis, N)
+    got = normalised_matrix(space, L.terms).toarray()
+    keys = list(zip(*(lab.tolist() for lab in space.labels)))
+    assert len(keys) == len(set(keys)) and all(basis.valid(k) for k in keys)
+    assert keys[-1] == basis.dark
+    index = {k: i for i, k in enumerate(keys)}
+    want = np.zeros_like(got)
+    for j, key in enumerate(keys):
+        for k, v in L.on_key(key).items():
+            want[index[k], j] += v
+    want *= np.exp(space.log_norm[:, None] - space.log_norm[None, :])
+    assert np.abs(got - want).max() <= 1e-13 * np.abs(want).max()
+
+
+def test_key_space_sizes_and_norms():
+    """C(N+3, 3) orbit elements, (N+1)^2 symmetric ones; ||B||^2 = C(N,a) C(a,c) C(N-a,b-c)."""
+    from math import comb
+
+    for N in (1, 4, 9):
+        orbit = KeySpace(OrbitBasis(ComplexField(N)), N)
+        assert orbit.dim == comb(N + 3, 3)
+        assert KeySpace(SymmetricBasis(ComplexField(N)), N).dim == (N + 1) ** 2
+        a, b, c = orbit.labels
+        want = [0.5 * np.log(comb(N, x) * comb(x, z) * comb(N - x, y - z)) for x, y, z in zip(a, b, c)]
+        assert np.allclose(orbit.log_norm, want, atol=1e-12)
+    big = KeySpace(OrbitBasis(ComplexField(200)), 200)
+    assert np.all(np.isfinite(big.log_norm)) and np.all(np.isfinite(big.log_population_weight()))
+
+
+# ---- agreement with QuTiP and the 2^N space ---------------------------------------------------
+
+
+@pytest.mark.parametrize("N", [2, 7, 20])
+@pytest.mark.parametrize("name", list(PARAMS))
+def test_builtin_models_agree_with_qutip(name, N):
+    """piqs (double-precision port; U != 0 for driven_ising) or the jmat sector (collective only)."""
+    ours = exact_observables_at(builtin(name), {"N": N, **PARAMS[name]})
+    assert_agree(ours, reference(name, N), N)
+
+
+@pytest.mark.parametrize("N", [1, 3, 5])
+@pytest.mark.parametrize("name", list(PARAMS))
+def test_builtin_models_agree_with_full_space(name, N):
+    """The full 2^N space (symmetric subspace for collective-only), from exact_reference."""
+    ours = exact_observables_at(builtin(name), {"N": N, **PARAMS[name]})
+    assert_agree(ours, reference(name, N, backend="full"), N)
+
+
+@pytest.mark.parametrize("extra", [
+    {"local_dephasing": 0.2},
+    {"collective_emission": 0.4},
+    {"collective_emission": 0.4, "local_dephasing": 0.15},
+])
+@pytest.mark.parametrize("N", [4, 12, 20])
+def test_extra_processes_agree_with_piqs(extra, N):
+    """Local dephasing, collective + local emission on xyz, against piqs in double precision."""
+    model, params = variant("xyz", extra)
+    ours = exact_observables_at(model, {"N": N, **params})
+    assert_agree(ours, reference("xyz", N, tuple(extra.items())), N)
+
+
+@pytest.mark.parametrize("name,extra", [
+    ("xyz", {"local_pumping": 0.2}),
+    ("driven_ising", {"local_pumping": 0.3, "local_dephasing": 0.1}),
+    ("tfi", {"local_pumping": 0.5, "collective_emission": 0.3}),
+])
+@pytest.mark.parametrize("N", [2, 3, 5])
+def test_pumping_agrees_with_full_space(name, extra, N):
+    """Pumping against the 2^N space (piqs computes pumping in single precision, DESIGN §6)."""
+    model, params = variant(name, extra)
+    ours = exact_observables_at(model, {"N": N, **params})
+    assert_agree(ours, reference(name, N, tuple(extra.items()), backend="full"), N)
+    assert_agree(ours, full_observables_at(model, {"N": N, **params}), N)
+
+
+@pytest.mark.parametrize("name", list(PARAMS))
+def test_package_full_space_solver_is_a_cross_check(name):
+    """symsteady.exact_full (N = 6) against exact_reference's 2^N solution and the orbit solver."""
+    point = {"N": 6, **PARAMS[name]}
+    full = full_observables_at(builtin(name), point)
+    assert_agree(full, reference(name, 6, backend="full"), 6)
+    assert_agree(exact_observables_at(builtin(name), point), full, 6)
+
+
+def test_full_space_solver_refuses_large_N():
+    with pytest.raises(ExactSolverError, match="2\\^N solver"):
+        full_observables_at(builtin("xyz"), {"N": 9, **PARAMS["xyz"]})
+
+
+# ---- where piqs breaks down: non-interacting driving ------------------------------------------
+
+
+@pytest.mark.parametrize("N", [4, 20, 100])
+def test_noninteracting_driving_is_the_product_state(N):
+    """driven_ising at U = 0 (even N: piqs' direct solve calls its Liouvillian singular): our
+    trace-row formulation is regular and gives ξ²_R of the product state (DESIGN §7)."""
+    Omega, Delta, gamma = 0.2, 1 / 3, 1.0
+    solution = exact_solve(builtin("driven_ising"), {"N": N, "Omega": Omega, "Delta": Delta, "U": 0.0,
+                                                     "gamma": gamma})
+    assert solution.info.method == "gmres"
+    obs = solution.observables()
+    assert abs(obs["xi2_R"] - ref.product_state_xi2_R(Omega, Delta, gamma)) <= 1e-10
+    # the single-emitter Bloch vector fixes the mean: <sigma^z> = -(4Δ²+γ²)/(4Δ²+γ²+8Ω²)
+    sz = -(4 * Delta**2 + gamma**2) / (4 * Delta**2 + gamma**2 + 8 * Omega**2)
+    assert abs(obs["mean"][2] - N * sz / 2) <= 1e-10 * N
+
+
+def test_no_overflow_at_N_200_with_a_spread_state():
+    """Pumping spreads the state over C(200, 67) ~ 1e54 configurations: moments still exact.
+    Δ Sz with emission γ and pumping γp: product state with <sigma^z> = s = (γp-γ)/(γp+γ)."""
+    model = Model("Delta*Sz", local_emission="gamma", local_pumping="gp")
+    solution = exact_solve(model, {"N": 200, "Delta": 0.3, "gamma": 1.0, "gp": 0.5})
+    assert solution.info.method == "lu"
+    obs = solution.observables()
+    s, N = -1 / 3, 200
+    assert np.allclose(obs["mean"], [0, 0, N * s / 2], atol=1e-9 * N)
+    assert np.allclose(np.diag(obs["cov"]), [N / 4, N / 4, N * (1 - s * s) / 4], rtol=1e-10)
+    assert obs["xi2_R"] == pytest.approx(1 / s**2, rel=1e-10)
+
+
+# ---- the solve: paths, fallbacks, errors -----------------------------------------------------
+
+
+def test_solver_paths_and_iterations():
+    """No U(1)-breaking part: one LU solve; otherwise GMRES preconditioned by LU(L0), converging
+    in a few iterations for a weak perturbation, to a tiny backward error."""
+    lu = exact_solve(builtin("xyz"), {"N": 30, **PARAMS["xyz"], "delta": 0.0})
+    assert lu.info.method == "lu" and lu.info.iterations == 0
+    gm = exact_solve(builtin("xyz"), {"N": 30, **PARAMS["xyz"], "delta": 0.05})
+    assert gm.info.method == "gmres" and 0 < gm.info.iterations <= 30
+    assert gm.info.backward_error < 1e-12
+    # the steady state has unit trace and Hilbert–Schmidt norm at most one
+    assert abs(gm.expect(()) - 1) < 1e-12
+    assert np.linalg.norm(gm.x) <= 1 + 1e-12
+
+
+def test_gmres_failure_falls_back_to_direct_solve_and_says_so(monkeypatch):
+    point = {"N": 8, **PARAMS["driven_ising"]}
+    want = exact_observables_at(builtin("driven_ising"), point)
+    monkeypatch.setattr(symsteady.exact, "GMRES_CYCLES", 1)
+    monkeypatch.setattr(symsteady.exact, "GMRES_RESTART_MAX", 2)
+    monkeypatch.setattr(symsteady.exact, "GMRES_RESTART_MIN", 2)
+    with pytest.warns(ExactSolverWarning, match="did not converge"):
+        solution = exact_solve(builtin("driven_ising"), point)
+    assert solution.info.method == "direct" and "GMRES" in solution.info.note
+    assert_agree(solution.observables(), want, 8, 1e-12)
+
+
+def test_singular_L0_falls_back_and_the_fully_mixed_state_has_no_squeezing():
+    """Drive and dephasing without emission: L0 is singular (every population is steady), L is
+    not (the unique steady state is 1/2^N); its mean spin vanishes, so ξ² is undefined (NaN)."""
+    model = Model("J*Sz + Om*Sx", local_dephasing="g")
+    with pytest.warns(ExactSolverWarning, match="L0"):
+        solution = exact_solve(model, {"N": 5, "J": 0.7, "Om": 0.4, "g": 0.3})
+    assert solution.info.method == "direct"
+    obs = solution.observables()
+    assert np.abs(obs["mean"]).max() < 1e-12
+    assert np.allclose(obs["cov"], np.eye(3) * 5 / 4, atol=1e-12)
+    assert np.isnan(obs["xi2_R"]) and np.isnan(obs["theta"]) and np.isnan(obs["rs_gap"])
+
+
+@pytest.mark.parametrize("model", [Model("J*Sz + Om*Sx"), Model("U*Sz**2/N"), Model("J*Sz", local_dephasing="g")])
+def test_non_unique_steady_state_is_an_error(model):
+    """No dissipation (every function of H is steady), or dephasing with H = J Sz (every
+    diagonal state is steady)."""
+    point = {"N": 4, **{p.name: 0.7 for p in model.parameters}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExactSolverWarning)
+        with pytest.raises(NonUniqueSteadyStateError, match="not unique"):
+            exact_observables_at(model, point)
+    with pytest.raises(NonUniqueSteadyStateError):
+        full_observables_at(model, point)
+
+
+def test_size_limits_are_clear_errors(monkeypatch):
+    monkeypatch.setattr(symsteady.exact, "MAX_EXACT_DIMENSION", 1000)
+    with pytest.raises(ExactSolverError, match="basis elements"):
+        exact_solve(builtin("xyz"), {"N": 20, **PARAMS["xyz"]})
+    monkeypatch.setattr(symsteady.exact, "DIRECT_MAX_DIMENSION", 10)
+    with pytest.raises(ExactSolverError, match="direct solve"):
+        exact_solve(Model("J*Sz + Om*Sx", local_dephasing="g"), {"N": 5, "J": 0.7, "Om": 0.4, "g": 0.3})
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "x"])
+def test_invalid_N(bad):
+    with pytest.raises(ParameterError, match="N"):
+        exact_solve(builtin("xyz"), {"N": bad, **PARAMS["xyz"]})
+
+
+# ---- entry points ------------------------------------------------------------------------------
+
+
+def test_float_and_rational_steady_states_agree():
+    point = {"N": 3, "J": 0.5, "delta": 0.1, "Jz": 1, "gamma": 1}
+    _, float_rho = exact_steady_state(builtin("xyz"), point)
+    _, exact_rho = exact_steady_state(builtin("xyz"), point, arithmetic="exact")
+    assert set(float_rho) <= set(exact_rho)
+    for key, v in exact_rho.items():
+        assert abs(float_rho.get(key, 0) - complex(float(v.x), float(v.y))) < 1e-13, key
+    mean, second = exact_moments(builtin("xyz"), point)
+    mean_q, second_q = exact_moments(builtin("xyz"), point, arithmetic="exact")
+    assert np.allclose(np.real(mean), [float(m.x) for m in mean_q], atol=1e-13)
+    assert np.allclose(np.real(second), [[float(s.x) for s in row] for row in second_q], atol=1e-13)
+    with pytest.raises(ParameterError, match="arithmetic"):
+        exact_moments(builtin("xyz"), point, arithmetic="mpmath")
+
+
+def test_evaluate_and_cli_exact(capsys):
+    point = {"N": 10, **PARAMS["tfi"]}
+    row = evaluate(builtin("tfi"), None, [point], method="exact")[0]
+    direct = exact_observables_at(builtin("tfi"), point)
+    assert row["method"] == "exact" and row["order"] is None and row["sector"] == "permutation-invariant"
+    assert row["xi2_R"] == pytest.approx(float(direct["xi2_R"]), abs=1e-15)
+    argv = ["evaluate", "tfi", "--method", "exact", "--N", "10", "--json",
+            *[f"--set={k}={v}" for k, v in PARAMS["tfi"].items()]]
+    assert main(argv) == 0
+    cli_row = json.loads(capsys.readouterr().out)[0]
+    assert cli_row["xi2_R"] == pytest.approx(row["xi2_R"], abs=1e-14)
+    assert np.allclose(cli_row["cov"], row["cov"], rtol=0, atol=1e-14)
+
+
+def test_build_exposes_trace_row_and_block_triangular_L0():
+    """The last row of both matrices is the trace row; L0 (xyz, local emission) is lower
+    triangular in the solver's key order, so its LU has no fill-in."""
+    system = build_exact_liouvillian(builtin("xyz"), {"N": 12, **PARAMS["xyz"]})
+    A0 = system.A0.tocoo()
+    assert np.all(A0.row >= A0.col)
+    where, log_tr = system.space.log_trace()
+    last = system.A.tocsr()[system.space.dim - 1].toarray().ravel()
+    assert set(np.flatnonzero(last)) == set(where)
+    assert np.allclose(last[where] / last[where].max(), np.exp(log_tr - log_tr.max()))
