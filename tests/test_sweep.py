@@ -203,6 +203,19 @@ def test_cli_sweep_default_local_cluster(tmp_path, capsys):
                                              6).points(), "exact")]
 
 
+def test_local_cluster_workers_keep_the_default_malloc(tmp_path):
+    """Dask's MALLOC_TRIM_THRESHOLD_ slows the exact solver down; our local cluster unsets it."""
+    pytest.importorskip("distributed")
+    import os
+
+    with sw.dask_client(n_workers=1) as client:
+        (env,) = client.run(lambda: dict(os.environ)).values()
+        model = builtin("tfi")
+        points = [{"N": 4, "Jx": 0.1, "Delta": -1.0, "gamma": 1.0}]
+        assert sw.run_exact(model, points, client=client) == evaluate(model, None, points, "exact")
+    assert "MALLOC_TRIM_THRESHOLD_" not in env and env.get("OMP_NUM_THREADS") == "1"
+
+
 def test_cli_sweep_errors(tmp_path, capsys):
     out = tmp_path / "s.csv"
     code = main(["sweep", "xyz", "--vary", "delta=0:0.2:3", "--set", "J=0.5", "--N", "6", "-o", str(out),
