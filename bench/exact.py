@@ -22,7 +22,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from symsteady import builtin
-from symsteady.exact import ExactSolution, build_exact_liouvillian, exact_solve, solve_exact_liouvillian
+from symsteady.exact import ExactSolution, exact_solve
+from symsteady.exact.matrix import build_exact_liouvillian
+from symsteady.exact.solve import solve_exact_liouvillian
 from symsteady.observables import exact_observables
 from symsteady.threads import single_blas_thread
 

@@ -21,6 +21,7 @@ import numpy as np
 import sympy
 
 import symsteady
+import symsteady.model
 from symsteady.codegen import c_sources, load_c_kernel, load_numpy_module, numpy_module
 
 POINTS = 1_000_000
@@ -54,7 +55,7 @@ def main() -> None:
 
     module = load_numpy_module(numpy_module(d), "xyz_o2_bench")
     kernel = load_c_kernel(c_sources(d))
-    args = [symsteady.N, *d.parameters]
+    args = [symsteady.model.N, *d.parameters]
     raw = sympy.lambdify(args, d.xi2_R, modules="numpy")
     columns = [p[a.name] for a in args]
 

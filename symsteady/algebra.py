@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from .fields import Elem, Field
-from .spinpoly import Word
+from .spinpoly import Word, adjoint_word
 
 Key = tuple[int, ...]
 Operator = dict[Key, Elem]
@@ -87,22 +87,22 @@ def orbit_z(a, b, c, N) -> Terms:
     return ((a - N / 2, (a, b, c)),)
 
 
-def local_emission_jump(a, b, c, N) -> Terms:
+def site_lower_sandwich(a, b, c, N) -> Terms:
     """sum_i sigma^-_i B(a,b,c) sigma^+_i = (N-a-b+c+1) B(a-1,b-1,c-1)."""
     return ((N - a - b + c + 1, (a - 1, b - 1, c - 1)),)
 
 
-def local_number(a, b, c, N) -> Terms:
+def site_number(a, b, c, N) -> Terms:
     """sum_i sigma^+_i sigma^-_i B(a,b,c) = a B(a,b,c)."""
     return ((a, (a, b, c)),)
 
 
-def local_dephasing_sandwich(a, b, c, N) -> Terms:
+def site_z_sandwich(a, b, c, N) -> Terms:
     """sum_i sigma^z_i B(a,b,c) sigma^z_i = (N - 2(a+b-2c)) B(a,b,c)."""
     return ((N - 2 * (a + b - 2 * c), (a, b, c)),)
 
 
-def local_pumping_jump(a, b, c, N) -> Terms:
+def site_raise_sandwich(a, b, c, N) -> Terms:
     """sum_i sigma^+_i B(a,b,c) sigma^-_i = (c+1) B(a+1,b+1,c+1)."""
     return ((c + 1, (a + 1, b + 1, c + 1)),)
 
@@ -123,13 +123,6 @@ def dicke_lower(a, b, N) -> Terms:
 def dicke_z(a, b, N) -> Terms:
     """Sz E(a,b) = (a - N/2) E(a,b)."""
     return ((a - N / 2, (a, b)),)
-
-
-_FLIP = {"p": "m", "m": "p", "z": "z"}
-
-
-def adjoint_word(word: Word) -> Word:
-    return tuple(_FLIP[x] for x in reversed(word))
 
 
 class Basis:
@@ -185,10 +178,10 @@ class Basis:
 
     def word_chain(self, word: Word, side: str = "ket") -> Chain:
         """Steps of ``word * X`` (side ``"ket"``: the last letter acts first) or of ``X * word``
-        (side ``"bra"``: ``X w = (w^dag X^dag)^dag``, the first letter acts first, flipped)."""
+        (side ``"bra"``: ``X w = (w^dag X^dag)^dag``, the letters of w^dag in the order they act)."""
         if side == "ket":
             return tuple(("ket", self.ket_rules[x]) for x in reversed(word))
-        return tuple(("bra", self.ket_rules[_FLIP[x]]) for x in word)
+        return tuple(("bra", self.ket_rules[x]) for x in reversed(adjoint_word(word)))
 
     def step(self, step: Step, key: Key) -> list[tuple[Elem, Key]]:
         """One step on one key: a rule on the ket side, or on the adjoint (bra side)."""

@@ -1,4 +1,5 @@
-"""Command line: ``symsteady [derive|evaluate] ...``. Thin: parses, calls the library, prints."""
+"""Command line: ``symsteady [derive|evaluate|sweep|generate] ...``. Thin: parses, calls the
+library, prints; every :class:`~symsteady.errors.SymsteadyError` becomes one line on stderr."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import sympy
 
 from .derivation import Derivation, derive
 from .errors import ParameterError, SymsteadyError
-from .evaluation import evaluate
-from .models import DEFAULT_MODEL, load
+from .evaluation import METHODS, evaluate
+from .models import BUILTIN, DEFAULT_MODEL, load
+from .points import settings_point
+from .series import METHODS as PERTURBATIVE_METHODS
 
 DEFAULT_POINT = {"J": 0.5, "Jz": 1.0, "gamma": 1.0}
 
@@ -50,19 +53,6 @@ def format_derivation(d: Derivation, latex: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items:
-        name, eq, value = item.partition("=")
-        if not eq or not name.strip():
-            raise ParameterError(f"--set takes name=value, not {item!r}")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise ParameterError(f"--set {item!r}: {value!r} is not a number") from None
-    return out
-
-
 def _points(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.points:
         try:
@@ -74,7 +64,7 @@ def _points(args: argparse.Namespace) -> list[dict[str, Any]]:
         return data
     if args.N is None:
         raise ParameterError("give --N and --set name=value, or --points FILE.json")
-    return [{"N": args.N, **_parse_sets(args.set)}]
+    return [settings_point(args.set, args.N)]
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -100,17 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="symsteady", description=__doc__)
     sub = p.add_subparsers(dest="command")
     d = sub.add_parser("derive", help="closed-form rho_k and xi2_R, symbolic in N and couplings")
-    d.add_argument("model", help="built-in name (xyz, tfi, driven_ising, resonance_fluorescence) or TOML file")
+    d.add_argument("model", help=f"built-in name ({', '.join(BUILTIN)}) or TOML file")
     d.add_argument("--order", type=int, default=2)
-    d.add_argument("--method", choices=("full", "pure"), default="full")
+    d.add_argument("--method", choices=tuple(PERTURBATIVE_METHODS), default="full")
     d.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
     e = sub.add_parser("evaluate", help="numbers at given points (closed form derived once)")
     e.add_argument("model")
     e.add_argument("--order", type=int, help="perturbative order (required unless --method exact)")
-    e.add_argument("--N", type=int)
+    e.add_argument("--N", help="number of emitters (an integer, e.g. 20 or 1e6)")
     e.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     e.add_argument("--points", metavar="FILE.json", help="JSON list of objects with N and every parameter")
-    e.add_argument("--method", choices=("full", "pure", "exact"), default="full")
+    e.add_argument("--method", choices=METHODS, default="full")
     e.add_argument("--json", action="store_true", help="print a JSON list, one object per point")
     w = sub.add_parser("sweep", help="a grid of points to CSV (and a plot); exact sweeps in parallel (Dask)")
     w.add_argument("model")
@@ -118,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="a number, or an expression of the varied names, N and other set names")
     w.add_argument("--N", type=int)
-    w.add_argument("--method", action="append", choices=("full", "pure", "exact"),
+    w.add_argument("--method", action="append", choices=METHODS,
                    help="repeat to run several (e.g. --method full --method exact); default full")
     w.add_argument("--order", type=int, help="perturbative order (required unless only --method exact)")
     w.add_argument("-o", "--output", required=True, metavar="OUT.csv")
@@ -131,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="NumPy module, C99 kernel or LaTeX of the closed forms")
     g.add_argument("model")
     g.add_argument("--order", type=int, default=2)
-    g.add_argument("--method", choices=("full", "pure"), default="full")
+    g.add_argument("--method", choices=tuple(PERTURBATIVE_METHODS), default="full")
     g.add_argument("--lang", choices=("numpy", "c", "latex"), required=True)
     g.add_argument("-o", "--output", required=True, metavar="PATH",
                    help="a .py file (numpy), a folder (c) or a .tex file (latex)")
@@ -190,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             if args.order is None and args.method != "exact":
                 raise ParameterError("--order K is required for the perturbative methods")
+            if args.order is not None and args.method == "exact":
+                raise ParameterError("--method exact takes no --order (the exact steady state has none)")
             rows = evaluate(load(args.model), args.order, _points(args), args.method)
             print(json.dumps(rows, indent=1) if args.json else _table(rows))
     except SymsteadyError as exc:

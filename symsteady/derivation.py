@@ -2,40 +2,23 @@
 
 ``derive(model, order, method)`` runs the series of :mod:`symsteady.series` over the field
 ``QQ(N, params)`` and returns a :class:`Derivation`: the orbit coefficients of each rho_k and
-the consistent order-K squeezing expressions (DESIGN §3), with the N from which they hold and
-the denominators that must not vanish.
+the consistent order-K squeezing expressions (``docs/algorithm/squeezing.md``), with the N
+from which they hold and the denominators that must not vanish.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
 
 import sympy
 
 from .algebra import Key
 from .errors import MethodError
-from .fields import DomainField, Field
+from .fields import DomainField
 from .model import N, Model
 from .observables import QUADRATIC_KEYS, minimise, series_quadratics
-from .series import METHODS, FullSeries, PureSeries
-
-LAMBDA = sympy.Symbol("lambda", real=True)
-
-
-def make_series(model: Model, field: Field, convert: Callable[[sympy.Expr], Any], order: int,
-                method: str = "full"):
-    """The lazy steady-state series of a model on a field ('full' or 'pure')."""
-    if method not in METHODS:
-        raise MethodError(f"unknown method {method!r}; perturbative methods: {', '.join(METHODS)}")
-    cls = FullSeries if method == "full" else PureSeries
-    return cls(model, field, convert, order)
-
-
-def expansion_symbol(model: Model) -> sympy.Symbol:
-    """λ: the small parameter itself, or a formal λ (set to 1) on the U(1)-breaking part."""
-    return model.small if model.small is not None else LAMBDA
+from .series import make_series
 
 
 @dataclass
@@ -81,21 +64,21 @@ class Derivation:
         poly = sympy.Poly(self.pieces[name], self.lam)
         return [sympy.factor(poly.coeff_monomial(self.lam**k)) for k in range(self.order + 1)]
 
+    @property
+    def formal(self) -> bool:
+        """Whether λ is formal (the model has no small parameter): results hold at λ = 1."""
+        return self.model.formal
+
     def at_lambda_one(self, expr: sympy.Expr) -> sympy.Expr:
-        return expr.subs(LAMBDA, 1) if self.lam == LAMBDA else expr
-
-    def _repr_latex_(self) -> str:
-        """Notebook rendering: a_R, b_R, c_R, ξ²_R and the named denominators (symsteady.codegen.latex)."""
-        from .codegen.latex import typeset
-
-        return typeset(self)._repr_latex_()
+        """The expression at λ = 1 when λ is formal (unchanged with a small parameter)."""
+        return expr.subs(self.lam, 1) if self.formal else expr
 
 
 def derive(model: Model, order: int = 2, method: str = "full") -> Derivation:
     """Closed-form order-``order`` steady state and squeezing of ``model``."""
     if order < 0:
         raise MethodError(f"order must be >= 0, not {order}")
-    lam = expansion_symbol(model)
+    lam = model.lam
     params = tuple(p for p in model.parameters if p != model.small)
     F = DomainField([N, *params], n=N)
     series = make_series(model, F, F.convert, order, method)

@@ -71,5 +71,10 @@ class CodegenError(SymsteadyError):
     """Code or LaTeX cannot be generated as asked (unknown language or quantity, bad name)."""
 
 
+class OutputError(SymsteadyError):
+    """An output cannot be written where asked (a folder given as a file, a file as a folder,
+    no permission)."""
+
+
 class ToolError(SymsteadyError):
     """An external tool (C compiler, pdflatex) is missing or its build failed."""

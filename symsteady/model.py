@@ -1,13 +1,9 @@
 """Models: a collective-spin Hamiltonian and dissipation rates, parsed and checked.
 
-Conventions (fixed): ``S_a = (1/2) sum_i sigma^a_i``, ``Sp = Sx + i Sy = sum_i sigma^+_i``,
-``Sm = Sx - i Sy``; ``drho/dt = -i[H, rho] + sum_k r_k D[L_k] rho`` with
-``D[L]rho = L rho L^dag - {L^dag L, rho}/2`` and the rates
-
-* ``local_emission`` (gamma): ``gamma sum_i D[sigma^-_i]``
-* ``collective_emission`` (Gamma): ``Gamma D[S_-]``
-* ``local_dephasing`` (gamma_phi): ``gamma_phi sum_i D[sigma^z_i]``
-* ``local_pumping`` (gamma_p): ``gamma_p sum_i D[sigma^+_i]`` (exact method only)
+Conventions (fixed, ``docs/algorithm/conventions.md``): ``S_a = (1/2) sum_i sigma^a_i``,
+``Sp = Sx + i Sy = sum_i sigma^+_i``, ``Sm = Sx - i Sy``; ``drho/dt = -i[H, rho] + sum_k r_k
+D[L_k] rho`` with ``D[L]rho = L rho L^dag - {L^dag L, rho}/2``. The dissipative processes and
+their model-file keys are those of :mod:`symsteady.processes`.
 
 Every free name in a model string is a real parameter, except ``N`` (the emitter number) and
 the operators ``Sx, Sy, Sz, Sp, Sm``.
@@ -24,7 +20,7 @@ from typing import Mapping
 
 import sympy
 
-from . import spinpoly
+from . import processes, spinpoly
 from .errors import (
     MalformedExpressionError,
     ModelError,
@@ -36,8 +32,8 @@ from .errors import (
 from .spinpoly import SpinPoly
 
 N = sympy.Symbol("N", positive=True, integer=True)
-RATE_NAMES = ("local_emission", "collective_emission", "local_dephasing", "local_pumping")
-LOCAL_RATES = ("local_emission", "local_dephasing", "local_pumping")
+#: The formal expansion parameter of a model without a small parameter (set to 1 in results).
+LAMBDA = sympy.Symbol("lambda", real=True)
 _OPERATORS = {"Sx": spinpoly.Sx, "Sy": spinpoly.Sy, "Sz": spinpoly.Sz, "Sp": spinpoly.Sp, "Sm": spinpoly.Sm}
 _FUNCTIONS = {"sqrt": sympy.sqrt, "Rational": sympy.Rational}
 _CONSTANTS = {"pi": sympy.pi}
@@ -155,40 +151,61 @@ def _coerce(value: object, what: str) -> sympy.Expr:
     return expr.xreplace(subs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Model:
     """A driven-dissipative emitter model.
 
-    ``hamiltonian`` is a polynomial in ``Sx, Sy, Sz, Sp, Sm`` (string or sympy expression) with
-    coefficients in ``N`` and real parameters; rates are expressions; ``small`` names the
-    expansion parameter (H at small = 0 must commute with Sz). Without ``small``, H0 is the
-    U(1)-conserving part of H and a formal lambda multiplies the rest (results at lambda = 1).
+    Parameters
+    ----------
+    hamiltonian : str or sympy expression
+        A polynomial in ``Sx, Sy, Sz, Sp, Sm`` with coefficients in ``N`` and real parameters.
+    small : str, optional
+        The expansion parameter: H at ``small = 0`` must commute with Sz. Without it, H0 is
+        the U(1)-conserving part of H and a formal λ multiplies the rest (results at λ = 1).
+    name, description : str
+        Labels used in outputs.
+    **rates : str, number or sympy expression
+        The rate of each dissipative process, by its key in :mod:`symsteady.processes`
+        (``local_emission``, ``local_dephasing``, ``local_pumping``, ``collective_emission``,
+        ``collective_dephasing``); a rate must be real and non-negative, 0 switches it off.
+
+    Raises
+    ------
+    ModelError
+        (or a subclass) naming the term or rate at fault: not a spin polynomial, not
+        Hermitian, H0 not U(1) symmetric, a negative or complex rate, an unknown key.
+
+    Examples
+    --------
+    >>> from symsteady import Model
+    >>> m = Model("Delta*Sz + (4*Jx/N)*Sx**2", local_emission="gamma", small="Jx", name="tfi")
+    >>> m.parameters
+    (Delta, Jx, gamma)
     """
 
     hamiltonian: sympy.Expr
-    local_emission: sympy.Expr = sympy.Integer(0)
-    collective_emission: sympy.Expr = sympy.Integer(0)
-    local_dephasing: sympy.Expr = sympy.Integer(0)
-    local_pumping: sympy.Expr = sympy.Integer(0)
-    small: sympy.Symbol | None = None
-    name: str = "model"
-    description: str = ""
-    poly: SpinPoly = field(default_factory=dict, compare=False, repr=False)
+    small: sympy.Symbol | None
+    name: str
+    description: str
+    _rates: tuple[tuple[str, sympy.Expr], ...]
+    poly: SpinPoly = field(compare=False, repr=False)
 
-    def __init__(self, hamiltonian: object, *, local_emission: object = 0,
-                 collective_emission: object = 0, local_dephasing: object = 0,
-                 local_pumping: object = 0, small: str | sympy.Symbol | None = None,
-                 name: str = "model", description: str = ""):
+    def __init__(self, hamiltonian: object, *, small: str | sympy.Symbol | None = None,
+                 name: str = "model", description: str = "", **rates: object):
         set_ = object.__setattr__
+        unknown = sorted(set(rates) - set(processes.KEYS))
+        if unknown:
+            raise ModelError(f"unknown process(es) {unknown}; the processes are {', '.join(processes.KEYS)}")
         set_(self, "hamiltonian", _coerce(hamiltonian, "hamiltonian"))
-        for rate_name, value in zip(
-            RATE_NAMES, (local_emission, collective_emission, local_dephasing, local_pumping)
-        ):
-            rate = _coerce(value, rate_name)
+        given = []
+        for key in processes.KEYS:
+            rate = _coerce(rates.get(key, 0), key)
             if rate.free_symbols & set(spinpoly.OPERATOR_SYMBOLS):
-                raise MalformedExpressionError(f"{rate_name} = {rate} contains a spin operator")
-            check_rate(rate_name, rate)
-            set_(self, rate_name, rate)
+                raise MalformedExpressionError(f"{key} = {rate} contains a spin operator")
+            check_rate(key, rate)
+            if rate != 0:
+                given.append((key, rate))
+        set_(self, "_rates", tuple(given))
         set_(self, "small", None if small is None else parameter(str(small)))
         set_(self, "name", name)
         set_(self, "description", description)
@@ -224,7 +241,27 @@ class Model:
     # ---- derived data -------------------------------------------------------------------------
     @property
     def rates(self) -> dict[str, sympy.Expr]:
-        return {r: getattr(self, r) for r in RATE_NAMES}
+        """The processes that are on, ``{key: rate}``, in the order of :mod:`symsteady.processes`."""
+        return dict(self._rates)
+
+    def rate(self, key: str) -> sympy.Expr:
+        """The rate of a process (0 when the model does not have it)."""
+        return self.rates.get(key, sympy.Integer(0))
+
+    @property
+    def processes(self) -> list[processes.Process]:
+        """The dissipative processes that are on."""
+        return [processes.BY_KEY[k] for k in self.rates]
+
+    @property
+    def lam(self) -> sympy.Symbol:
+        """λ: the small parameter, or the formal ``lambda`` of the U(1)-breaking part (:attr:`formal`)."""
+        return self.small if self.small is not None else LAMBDA
+
+    @property
+    def formal(self) -> bool:
+        """Whether λ is formal (no small parameter): results are then taken at λ = 1."""
+        return self.small is None
 
     @property
     def parameters(self) -> tuple[sympy.Symbol, ...]:
@@ -237,7 +274,7 @@ class Model:
 
     @property
     def has_local_processes(self) -> bool:
-        return any(self.rates[r] != 0 for r in LOCAL_RATES)
+        return any(p.local for p in self.processes)
 
     @property
     def sector(self) -> str:
@@ -252,7 +289,7 @@ class Model:
                 j = 0 if spinpoly.charge(w) == 0 else 1
                 if j <= order:
                     out[j][0][w] = c
-            out[0][1].update({r: v for r, v in self.rates.items() if v != 0})
+            out[0][1].update(self.rates)
             return out
         for w, c in self.poly.items():
             for j, cj in enumerate(_taylor(c, self.small, order)):
@@ -264,15 +301,24 @@ class Model:
                     out[j][1][r] = vj
         return out
 
+    def replace(self, **changes: object) -> "Model":
+        """A new model with some fields changed: ``hamiltonian``, ``small``, ``name``,
+        ``description`` or process rates (``model.replace(local_dephasing="gphi")``; a rate of
+        0 removes the process)."""
+        data: dict[str, object] = {"hamiltonian": self.hamiltonian, "small": self.small, "name": self.name,
+                                   "description": self.description, **self.rates}
+        data.update(changes)
+        return Model(**data)  # type: ignore[arg-type]
+
     def summary(self) -> str:
-        rates = ", ".join(f"{r} = {v}" for r, v in self.rates.items() if v != 0) or "no dissipation"
+        rates = ", ".join(f"{r} = {v}" for r, v in self.rates.items()) or "no dissipation"
         small = f"small parameter {self.small}" if self.small else "formal lambda on the U(1)-breaking part"
         return f"{self.name}: H = {self.hamiltonian}; {rates}; {small}"
 
     # ---- constructors ---------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> "Model":
-        known = {"name", "description", "hamiltonian", "small", *RATE_NAMES}
+        known = {"name", "description", "hamiltonian", "small", *processes.KEYS}
         unknown = set(data) - known
         if unknown:
             raise ModelError(f"unknown model keys {sorted(unknown)}; known: {sorted(known)}")

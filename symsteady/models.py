@@ -1,50 +1,56 @@
-"""Built-in models (DESIGN §2) and loading a model by name or from a TOML file."""
+"""Built-in models and loading a model by name or from a TOML file.
+
+The built-in models are model files themselves (``symsteady/model_files/*.toml``, the same
+keys as a user's file); ``docs/algorithm/conventions.md#models`` describes them.
+"""
 
 from __future__ import annotations
 
+import importlib.resources
+from functools import cache
 from pathlib import Path
 
 from .errors import ModelError
 from .model import Model
 
-BUILTIN: dict[str, dict[str, str]] = {
-    "xyz": {
-        "description": "XYZ model with two-emitter driving: Jx = J + delta, Jy = J - delta",
-        "hamiltonian": "(2/N)*((J + delta)*Sx**2 + (J - delta)*Sy**2 + Jz*Sz**2)",
-        "local_emission": "gamma",
-        "small": "delta",
-    },
-    "tfi": {
-        "description": "dissipative transverse-field Ising model: field along z, Ising along x",
-        "hamiltonian": "Delta*Sz + (4*Jx/N)*Sx**2",
-        "local_emission": "gamma",
-        "small": "Jx",
-    },
-    "driven_ising": {
-        "description": "single-emitter driving Omega with Ising interaction U along z",
-        "hamiltonian": "2*Omega*Sx + Delta*Sz + (4*U/N)*Sz**2",
-        "local_emission": "gamma",
-        "small": "Omega",
-    },
-    "resonance_fluorescence": {
-        "description": "collective resonance fluorescence (symmetric sector)",
-        "hamiltonian": "2*Omega*Sx",
-        "collective_emission": "Gamma",
-        "small": "Omega",
-    },
-}
+#: The built-in models, in the order the docs list them.
+BUILTIN: tuple[str, ...] = ("xyz", "tfi", "driven_ising", "resonance_fluorescence")
 DEFAULT_MODEL = "xyz"
 
 
+def builtin_file(name: str) -> Path:
+    """The model file of a built-in model."""
+    return Path(str(importlib.resources.files("symsteady") / "model_files" / f"{name}.toml"))
+
+
+@cache
 def builtin(name: str) -> Model:
-    """A built-in model by name: one of ``xyz``, ``tfi``, ``driven_ising``, ``resonance_fluorescence``."""
+    """A built-in model by name: one of ``xyz``, ``tfi``, ``driven_ising``, ``resonance_fluorescence``.
+
+    Raises
+    ------
+    ModelError
+        For an unknown name.
+
+    Examples
+    --------
+    >>> from symsteady import builtin
+    >>> builtin("tfi").hamiltonian
+    Delta*Sz + 4*Jx*Sx**2/N
+    """
     if name not in BUILTIN:
         raise ModelError(f"unknown built-in model {name!r}; built-in: {', '.join(BUILTIN)}")
-    return Model.from_dict({"name": name, **BUILTIN[name]})
+    return Model.from_toml(builtin_file(name))
 
 
 def load(spec: str | Path) -> Model:
-    """A built-in model name or the path of a TOML model file."""
+    """A model from a built-in name or the path of a TOML model file.
+
+    Raises
+    ------
+    ModelError
+        When ``spec`` is neither, or the file does not hold a valid model.
+    """
     if str(spec) in BUILTIN:
         return builtin(str(spec))
     path = Path(spec)

@@ -19,6 +19,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import MeanFieldError, MissingDependencyError, ParameterError
+from .files import atomic_path
+from .meanfield import mean_field as _mean_field
 from .sweep import Grid, SweepResult
 
 LABELS = {
@@ -51,19 +53,17 @@ def new_figure(ncols: int = 1, width: float = 5.0, height: float = 4.0, **kw: An
 
 
 def save(fig: Any, path: str | Path, dpi: int = 150) -> Path:
-    """Write a figure as PNG (creating the directory)."""
+    """Write a figure (format from the suffix, PNG by default) atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
     return path
 
 
 def mean_field_growth(grid: Grid, coordinates: dict[str, np.ndarray]) -> np.ndarray | None:
     """Largest mean-field growth rate at the given axis values, or None without a mean-field line."""
-    from .diagnostics import mean_field
-
     try:
-        mf = mean_field(grid.model)
+        mf = _mean_field(grid.model)
     except MeanFieldError:
         return None
     return mf.growth_rate(grid.parameters(coordinates))

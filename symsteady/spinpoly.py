@@ -60,10 +60,6 @@ def word_to_expr(word: Word) -> sympy.Expr:
     return sympy.Mul(*[letters[x] for x in word]) if word else sympy.Integer(1)
 
 
-def poly_to_expr(poly: Mapping[Word, sympy.Expr]) -> sympy.Expr:
-    return sympy.Add(*[c * word_to_expr(w) for w, c in poly.items()])
-
-
 def add_term(poly: SpinPoly, word: Word, coeff: sympy.Expr) -> None:
     """Add ``coeff * word`` to ``poly`` in normal form, dropping cancelled words."""
     for w, c in normal_order(word):
@@ -94,10 +90,17 @@ def from_expr(expr: sympy.Expr) -> SpinPoly:
     return poly
 
 
+_FLIP = {"p": "m", "m": "p", "z": "z"}
+
+
+def adjoint_word(word: Word) -> Word:
+    """The word of the Hermitian conjugate: reversed, Sp and Sm swapped (Sz is Hermitian)."""
+    return tuple(_FLIP[x] for x in reversed(word))
+
+
 def adjoint(poly: Mapping[Word, sympy.Expr]) -> SpinPoly:
-    """Hermitian conjugate (parameters are real): reverse words, swap p and m."""
+    """Hermitian conjugate (parameters are real): adjoint words, conjugate coefficients."""
     out: SpinPoly = {}
-    flip = {"p": "m", "m": "p", "z": "z"}
     for w, c in poly.items():
-        add_term(out, tuple(flip[x] for x in reversed(w)), sympy.conjugate(c))
+        add_term(out, adjoint_word(w), sympy.conjugate(c))
     return out

@@ -86,7 +86,8 @@ __all__ = [
     "product_state_xi2_R",
 ]
 
-RATE_NAMES = ("local_emission", "collective_emission", "local_dephasing", "local_pumping")
+RATE_NAMES = ("local_emission", "collective_emission", "local_dephasing", "local_pumping",
+              "collective_dephasing")
 LOCAL_RATE_NAMES = ("local_emission", "local_dephasing", "local_pumping")
 
 _SP1 = np.array([[0, 0], [1, 0]], dtype=complex)  # |up><down| in (down, up) basis
@@ -189,6 +190,8 @@ def _jump_operators_full(N: int, rates: Mapping[str, float]) -> list[tuple[float
         out += [(r["local_pumping"], L) for L in ops["sp"]]
     if r["collective_emission"]:
         out.append((r["collective_emission"], ops["Sm"]))
+    if r["collective_dephasing"]:
+        out.append((r["collective_dephasing"], ops["Sz"]))
     return out
 
 
@@ -267,8 +270,9 @@ def steady_state_full(N: int, H: np.ndarray, **rates: float) -> np.ndarray:
     return _null_vector_trace_one(Lv, 2**N)
 
 
-def symmetric_subspace_steady_state_full(N: int, H: np.ndarray, collective_emission: float) -> np.ndarray:
-    """Steady state of collective emission starting in the symmetric subspace.
+def symmetric_subspace_steady_state_full(N: int, H: np.ndarray, collective_emission: float,
+                                         collective_dephasing: float = 0.0) -> np.ndarray:
+    """Steady state of collective emission (and dephasing) starting in the symmetric subspace.
 
     For collective-only dynamics (H a function of S_a, jumps S_-) the full-space
     steady state is not unique (every j sector and every permutation irrep
@@ -286,8 +290,10 @@ def symmetric_subspace_steady_state_full(N: int, H: np.ndarray, collective_emiss
     if leak > 1e-10 * max(1.0, np.abs(H).max()):
         raise ValueError("H does not leave the symmetric subspace invariant")
     Hr = V.conj().T @ H @ V
-    Lr = V.conj().T @ ops["Sm"] @ V
-    Lv = _liouvillian_sparse(Hr, [(float(collective_emission), Lr)])
+    jumps = [(float(collective_emission), V.conj().T @ ops["Sm"] @ V)]
+    if collective_dephasing:
+        jumps.append((float(collective_dephasing), V.conj().T @ ops["Sz"] @ V))
+    Lv = _liouvillian_sparse(Hr, jumps)
     rho_r = _null_vector_trace_one(Lv, N + 1)
     return V @ rho_r @ V.conj().T
 
@@ -327,7 +333,7 @@ def full_steady_state_moments(N: int, hamiltonian_fn: Callable, symmetric: bool 
     if symmetric:
         if any(r[k] for k in LOCAL_RATE_NAMES):
             raise ValueError("symmetric=True only makes sense for collective-only dynamics")
-        rho = symmetric_subspace_steady_state_full(N, H, r["collective_emission"])
+        rho = symmetric_subspace_steady_state_full(N, H, r["collective_emission"], r["collective_dephasing"])
     else:
         rho = steady_state_full(N, H, **r)
     return moments_from_state(rho, ops["Sx"], ops["Sy"], ops["Sz"])
@@ -423,8 +429,8 @@ def piqs_lindbladian_float64(N: int, emission: float = 0.0, dephasing: float = 0
 
 def piqs_steady_state_moments(N: int, hamiltonian_fn: Callable, local_emission: float = 0,
                               collective_emission: float = 0, local_dephasing: float = 0,
-                              local_pumping: float = 0, precision: str = "double"
-                              ) -> tuple[np.ndarray, np.ndarray]:
+                              local_pumping: float = 0, collective_dephasing: float = 0,
+                              precision: str = "double") -> tuple[np.ndarray, np.ndarray]:
     """Steady-state moments from the permutation-invariant (piqs) Dicke basis.
 
     ``hamiltonian_fn(Sx, Sy, Sz)`` receives ``piqs.jspin(N)`` Qobj's.
@@ -438,8 +444,10 @@ def piqs_steady_state_moments(N: int, hamiltonian_fn: Callable, local_emission: 
     H = hamiltonian_fn(Sx, Sy, Sz)
     piqs_rates = dict(emission=float(local_emission), dephasing=4.0 * float(local_dephasing),
                       pumping=float(local_pumping), collective_emission=float(collective_emission))
+    if collective_dephasing and precision != "single":
+        raise ValueError("collective dephasing is only in piqs as shipped (precision='single')")
     if precision == "single":
-        Lind = piqs.Dicke(N, **piqs_rates).lindbladian()
+        Lind = piqs.Dicke(N, collective_dephasing=float(collective_dephasing), **piqs_rates).lindbladian()
     elif precision == "double":
         Lind = piqs_lindbladian_float64(N, **piqs_rates)
     else:

@@ -20,10 +20,10 @@ from exact_reference import apply_lindblad_full, local_ops, orbit_matrix, symmet
 from symsteady.algebra import (
     OrbitBasis,
     SymmetricBasis,
-    local_dephasing_sandwich,
-    local_emission_jump,
-    local_number,
-    local_pumping_jump,
+    site_z_sandwich,
+    site_lower_sandwich,
+    site_number,
+    site_raise_sandwich,
 )
 from symsteady.errors import MethodError
 from symsteady.fields import ComplexField, DomainField
@@ -222,10 +222,10 @@ def _local_sums(N: int, B: np.ndarray) -> dict:
 
 
 RULES = {
-    "emission_jump": local_emission_jump,
-    "number": local_number,
-    "dephasing_sandwich": local_dephasing_sandwich,
-    "pumping_jump": local_pumping_jump,
+    "emission_jump": site_lower_sandwich,
+    "number": site_number,
+    "dephasing_sandwich": site_z_sandwich,
+    "pumping_jump": site_raise_sandwich,
 }
 
 

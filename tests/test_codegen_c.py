@@ -9,6 +9,7 @@ import pytest
 from codegen_helpers import derivation, require_tool
 
 import symsteady
+import symsteady.models
 from symsteady.codegen import (
     CConfig,
     CSources,
@@ -18,7 +19,7 @@ from symsteady.codegen import (
     load_c_kernel,
     numpy_module,
 )
-from symsteady.errors import CodegenError, ToolError
+from symsteady.errors import CodegenError, OutputError, ToolError
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
-@pytest.mark.parametrize("name", list(symsteady.BUILTIN))
+@pytest.mark.parametrize("name", list(symsteady.models.BUILTIN))
 def test_compiles_warning_free(name, tmp_path):
     gcc = require_tool("gcc")
     written = c_sources(derivation(name)).write(tmp_path)
@@ -72,7 +73,7 @@ def test_loader_caches_by_content_hash(cache, monkeypatch):
     assert set(kernel.quantities) == {"xi2_R", "mean"}
     out = kernel.mean(N=[10, 20], Delta=0.3, Jx=0.01, gamma=1.0)
     assert out.shape == (2, 3) and np.allclose(out[:, 2], [-5, -10], atol=1e-3)
-    with pytest.raises(symsteady.ParameterError):
+    with pytest.raises(symsteady.errors.ParameterError):
         kernel.xi2_R(N=10, Delta=0.3, gamma=1.0)
 
 
@@ -112,7 +113,7 @@ def test_failing_compile_is_a_tool_error_without_output(cache):
 def test_write_refuses_a_file_and_writes_nothing(tmp_path):
     target = tmp_path / "taken"
     target.write_text("keep")
-    with pytest.raises(CodegenError):
+    with pytest.raises(OutputError, match="is a file"):
         c_sources(derivation("tfi")).write(target)
     assert target.read_text() == "keep"
 

@@ -69,9 +69,9 @@ def test_generate_errors(tmp_path, capsys):
     assert code == 2 and "nosuchmodel" in err and not (tmp_path / "x.py").exists()
     with pytest.raises(SystemExit):
         main(["generate", "xyz", "--lang", "fortran", "-o", str(tmp_path / "x.f")])
-    with pytest.raises(symsteady.SymsteadyError):
+    with pytest.raises(symsteady.errors.SymsteadyError):
         generate("xyz", "fortran", tmp_path / "x.f")
-    with pytest.raises(symsteady.SymsteadyError):
+    with pytest.raises(symsteady.errors.SymsteadyError):
         generate("xyz", "numpy", tmp_path / "x.py", snippets=True)
 
 

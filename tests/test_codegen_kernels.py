@@ -11,6 +11,7 @@ import pytest
 from codegen_helpers import derivation, random_points, require_tool
 
 import symsteady
+import symsteady.models
 from symsteady.codegen import (
     HighPrecision,
     c_sources,
@@ -20,7 +21,7 @@ from symsteady.codegen import (
     numpy_module,
 )
 
-MODELS = list(symsteady.BUILTIN)
+MODELS = list(symsteady.models.BUILTIN)
 POINTS = 1000
 TOL = 1e-12
 
@@ -141,7 +142,7 @@ def test_highprec_precision_and_errors():
             err = abs(value - mpmath.mpf(sympy.Rational(exact).p) / sympy.Rational(exact).q)
             assert err < tol
         assert err > 1e-40  # 30 digits are not 60
-    with pytest.raises(symsteady.ParameterError):
+    with pytest.raises(symsteady.errors.ParameterError):
         HighPrecision(d).evaluate("xi2_R", N=7)
-    with pytest.raises(symsteady.SymsteadyError):
+    with pytest.raises(symsteady.errors.SymsteadyError):
         HighPrecision(d).evaluate("no_such_quantity", **p)

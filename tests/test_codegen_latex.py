@@ -14,6 +14,8 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 
 import symsteady
+import symsteady.model
+import symsteady.models
 from symsteady.codegen import (
     LatexConfig,
     SymsteadyLatexPrinter,
@@ -26,7 +28,7 @@ from symsteady.codegen.latex import symbol_names
 from symsteady.errors import ToolError
 from symsteady.spinpoly import Sm, Sp, Sz
 
-MODELS = list(symsteady.BUILTIN)
+MODELS = list(symsteady.models.BUILTIN)
 LAYOUT = (r"\nonumber", r"\Big", r"\big", r"\quad", "&", r"\\")
 
 
@@ -68,7 +70,7 @@ def parsed_names(d, names) -> dict[str, sympy.Expr]:
 
     printer = SymsteadyLatexPrinter({"symbol_names": names})
     table: dict[str, sympy.Expr] = {"i": sympy.I}
-    for s in (symsteady.N, *d.parameters, d.lam):
+    for s in (symsteady.model.N, *d.parameters, d.lam):
         table[str(parse_latex(printer.doprint(s)))] = s
     return table
 
@@ -104,7 +106,7 @@ def test_round_trip(name):
     pts = random_points(d, 3, seed=7)
     pieces = {sympy.Symbol(f"{x}_{{R}}"): None for x in "abc"}
     for i in range(3):
-        point = {symsteady.N: int(pts["N"][i]), **{p: sympy.Rational(str(round(pts[p.name][i], 6)))
+        point = {symsteady.model.N: int(pts["N"][i]), **{p: sympy.Rational(str(round(pts[p.name][i], 6)))
                                                    for p in d.parameters}}
         for fname, body in printed.items():
             got = parse_rhs(body, table)
@@ -123,7 +125,7 @@ def test_round_trip_can_fail():
     printer = SymsteadyLatexPrinter({"symbol_names": symbol_names(d, LatexConfig())})
     good = d.pieces["b_R"]
     bad_tex = "b_{R} &= " + printer.doprint(good * sympy.Rational(1001, 1000))
-    point = {symsteady.N: 9, **{p: sympy.Rational(i + 1, 3) for i, p in enumerate(d.parameters)}}
+    point = {symsteady.model.N: 9, **{p: sympy.Rational(i + 1, 3) for i, p in enumerate(d.parameters)}}
     assert abs(at(parse_rhs(bad_tex, table), point) - at(good, point)) > 1e-6
 
 
@@ -186,9 +188,21 @@ def test_printer_breaks_long_expressions():
     assert all(len(f.lines) == 1 for f in wide.pieces)
 
 
-def test_repr_latex_in_notebooks():
+def test_derivations_render_in_notebooks():
+    """Importing symsteady.codegen in IPython registers the LaTeX rendering of a Derivation."""
+    pytest.importorskip("IPython")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from symsteady.codegen.notebook import register_notebook_rendering
+
     d = derivation("xyz")
-    text = d._repr_latex_()
+    assert not hasattr(d, "_repr_latex_")  # the engine knows no output format
+    shell = InteractiveShell.instance()
+    try:
+        assert register_notebook_rendering()
+        text = shell.display_formatter.format(d)[0]["text/latex"]
+    finally:
+        InteractiveShell.clear_instance()
     assert text.startswith("$$") and "\\xi^{2}_{R}" in text and "D_{2} &=" in text
     assert typeset(d)._repr_latex_() == text
 

@@ -12,7 +12,11 @@ import pytest
 import sympy
 
 import symsteady
-from symsteady import Model, builtin, evaluate, exact_moments, point_quadratics
+import symsteady.model
+import symsteady.models
+from symsteady import Model, builtin, evaluate
+from symsteady.exact import exact_moments
+from symsteady.evaluation import point_quadratics
 from symsteady.observables import QUADRATIC_KEYS, quadratics
 
 import exact_reference as ref
@@ -62,11 +66,7 @@ def test_builtin_error_scaling(name, N, order):
 
 
 def _with_extra(name: str, extra: dict[str, float]) -> Model:
-    data = dict(symsteady.BUILTIN[name])
-    data.pop("description")
-    for rate in extra:
-        data[rate] = f"r_{rate}"
-    return Model(**data, name=f"{name}+{'+'.join(extra)}")
+    return builtin(name).replace(name=f"{name}+{'+'.join(extra)}", **{rate: f"r_{rate}" for rate in extra})
 
 
 @pytest.mark.parametrize("extra", [{"local_dephasing": 0.3}, {"collective_emission": 0.5},
@@ -138,7 +138,7 @@ def _first_order_radius_squared(d) -> sympy.Expr:
 
 def test_xyz_first_order_closed_form():
     d = symsteady.derive(builtin("xyz"), 1)
-    N = symsteady.N
+    N = symsteady.model.N
     J, Jz, gamma = (symsteady.model.parameter(s) for s in ("J", "Jz", "gamma"))
     expected = (4 * (N - 1) / N) ** 2 / (16 * (J - Jz) ** 2 * (N - 2) ** 2 / N**2 + gamma**2)
     assert d.coefficients("a_R") == [1, 0]
@@ -147,7 +147,7 @@ def test_xyz_first_order_closed_form():
 
 def test_tfi_first_order_closed_form():
     d = symsteady.derive(builtin("tfi"), 1)
-    N = symsteady.N
+    N = symsteady.model.N
     Delta, gamma = (symsteady.model.parameter(s) for s in ("Delta", "gamma"))
     expected = (4 * (N - 1) / N) ** 2 / (4 * Delta**2 + gamma**2)
     assert d.coefficients("a_R") == [1, 0]
@@ -156,7 +156,7 @@ def test_tfi_first_order_closed_form():
 
 def test_resonance_fluorescence_second_order_is_one_minus_half_x_squared():
     d = symsteady.derive(builtin("resonance_fluorescence"), 2)
-    N = symsteady.N
+    N = symsteady.model.N
     Omega, Gamma = (symsteady.model.parameter(s) for s in ("Omega", "Gamma"))
     x = 4 * Omega / (N * Gamma)
     assert d.sector == "symmetric"

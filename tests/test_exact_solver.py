@@ -1,6 +1,6 @@
-"""The exact permutation-invariant solver (``symsteady.exact``) and the 2^N cross-check
-(``symsteady.exact_full``) against QuTiP (piqs in double precision, the jmat sector), the full
-2^N space of ``exact_reference`` (which does not import symsteady) and closed forms.
+"""The exact permutation-invariant solver (``symsteady.exact``) against QuTiP (piqs in double
+precision, the jmat sector), the full 2^N space of ``exact_reference`` (which does not import
+symsteady) and closed forms.
 
 References run with one BLAS thread, as the solvers do (threaded BLAS on busy cores makes
 small sparse LUs orders of magnitude slower).
@@ -22,18 +22,11 @@ from symsteady import Model, builtin, evaluate
 from symsteady.algebra import OrbitBasis, SymmetricBasis
 from symsteady.cli import main
 from symsteady.errors import ExactSolverError, ExactSolverWarning, NonUniqueSteadyStateError, ParameterError
-from symsteady.exact import (
-    build_exact_liouvillian,
-    exact_moments,
-    exact_observables_at,
-    exact_solve,
-    exact_steady_state,
-)
-from symsteady.exact_full import full_observables_at
-from symsteady.exact_matrix import KeySpace, normalised_matrix
+from symsteady.exact import exact_moments, exact_solve, exact_steady_state
+from symsteady.exact.matrix import build_exact_liouvillian, normalised_matrix
+from symsteady.exact.space import KeySpace
 from symsteady.fields import ComplexField
 from symsteady.liouvillian import Superoperator
-from symsteady.models import BUILTIN
 
 TOL = 1e-9
 PARAMS = {
@@ -47,12 +40,16 @@ EXTRA_RATE_NAMES = {"local_dephasing": "gphi", "collective_emission": "Gam", "lo
 
 def variant(name: str, extra: dict[str, float]) -> tuple[Model, dict[str, float]]:
     """A built-in model with extra rates (as parameters gphi, Gam, gp) and its parameter values."""
-    data = dict(BUILTIN[name])
     params = dict(PARAMS[name])
+    rates = {}
     for rate, value in extra.items():
-        data[rate] = EXTRA_RATE_NAMES[rate]
+        rates[rate] = EXTRA_RATE_NAMES[rate]
         params[EXTRA_RATE_NAMES[rate]] = value
-    return Model.from_dict({"name": f"{name}+", **data}), params
+    return builtin(name).replace(name=f"{name}+", **rates), params
+
+
+def exact_observables_at(model: Model, point: dict) -> dict:
+    return exact_solve(model, point).observables()
 
 
 @functools.lru_cache(maxsize=None)
@@ -155,25 +152,10 @@ def test_extra_processes_agree_with_piqs(extra, N):
 ])
 @pytest.mark.parametrize("N", [2, 3, 5])
 def test_pumping_agrees_with_full_space(name, extra, N):
-    """Pumping against the 2^N space (piqs computes pumping in single precision, DESIGN §6)."""
+    """Pumping against the 2^N space (piqs computes pumping in single precision)."""
     model, params = variant(name, extra)
     ours = exact_observables_at(model, {"N": N, **params})
     assert_agree(ours, reference(name, N, tuple(extra.items()), backend="full"), N)
-    assert_agree(ours, full_observables_at(model, {"N": N, **params}), N)
-
-
-@pytest.mark.parametrize("name", list(PARAMS))
-def test_package_full_space_solver_is_a_cross_check(name):
-    """symsteady.exact_full (N = 6) against exact_reference's 2^N solution and the orbit solver."""
-    point = {"N": 6, **PARAMS[name]}
-    full = full_observables_at(builtin(name), point)
-    assert_agree(full, reference(name, 6, backend="full"), 6)
-    assert_agree(exact_observables_at(builtin(name), point), full, 6)
-
-
-def test_full_space_solver_refuses_large_N():
-    with pytest.raises(ExactSolverError, match="2\\^N solver"):
-        full_observables_at(builtin("xyz"), {"N": 9, **PARAMS["xyz"]})
 
 
 # ---- where piqs breaks down: non-interacting driving ------------------------------------------
@@ -182,7 +164,7 @@ def test_full_space_solver_refuses_large_N():
 @pytest.mark.parametrize("N", [4, 20, 100])
 def test_noninteracting_driving_is_the_product_state(N):
     """driven_ising at U = 0 (even N: piqs' direct solve calls its Liouvillian singular): our
-    trace-row formulation is regular and gives ξ²_R of the product state (DESIGN §7)."""
+    trace-row formulation is regular and gives ξ²_R of the product state."""
     Omega, Delta, gamma = 0.2, 1 / 3, 1.0
     solution = exact_solve(builtin("driven_ising"), {"N": N, "Omega": Omega, "Delta": Delta, "U": 0.0,
                                                      "gamma": gamma})
@@ -226,9 +208,9 @@ def test_solver_paths_and_iterations():
 def test_gmres_failure_falls_back_to_direct_solve_and_says_so(monkeypatch):
     point = {"N": 8, **PARAMS["driven_ising"]}
     want = exact_observables_at(builtin("driven_ising"), point)
-    monkeypatch.setattr(symsteady.exact, "GMRES_CYCLES", 1)
-    monkeypatch.setattr(symsteady.exact, "GMRES_RESTART_MAX", 2)
-    monkeypatch.setattr(symsteady.exact, "GMRES_RESTART_MIN", 2)
+    monkeypatch.setattr(symsteady.exact.solve, "GMRES_CYCLES", 1)
+    monkeypatch.setattr(symsteady.exact.solve, "GMRES_RESTART_MAX", 2)
+    monkeypatch.setattr(symsteady.exact.solve, "GMRES_RESTART_MIN", 2)
     with pytest.warns(ExactSolverWarning, match="did not converge"):
         solution = exact_solve(builtin("driven_ising"), point)
     assert solution.info.method == "direct" and "GMRES" in solution.info.note
@@ -257,15 +239,13 @@ def test_non_unique_steady_state_is_an_error(model):
         warnings.simplefilter("ignore", ExactSolverWarning)
         with pytest.raises(NonUniqueSteadyStateError, match="not unique"):
             exact_observables_at(model, point)
-    with pytest.raises(NonUniqueSteadyStateError):
-        full_observables_at(model, point)
 
 
 def test_size_limits_are_clear_errors(monkeypatch):
-    monkeypatch.setattr(symsteady.exact, "MAX_EXACT_DIMENSION", 1000)
+    monkeypatch.setattr(symsteady.exact.matrix, "MAX_EXACT_DIMENSION", 1000)
     with pytest.raises(ExactSolverError, match="basis elements"):
         exact_solve(builtin("xyz"), {"N": 20, **PARAMS["xyz"]})
-    monkeypatch.setattr(symsteady.exact, "DIRECT_MAX_DIMENSION", 10)
+    monkeypatch.setattr(symsteady.exact.solve, "DIRECT_MAX_DIMENSION", 10)
     with pytest.raises(ExactSolverError, match="direct solve"):
         exact_solve(Model("J*Sz + Om*Sx", local_dephasing="g"), {"N": 5, "J": 0.7, "Om": 0.4, "g": 0.3})
 

@@ -13,6 +13,8 @@ import pytest
 import symsteady
 from symsteady import builtin, evaluate
 from symsteady import sweep as sw
+from symsteady.sweep import run as sweep_run
+from symsteady.sweep import table as sweep_table
 from symsteady.cli import main
 from symsteady.errors import MissingDependencyError, ParameterError
 
@@ -84,8 +86,8 @@ def test_csv_rows_equal_evaluate_rows(tmp_path, monkeypatch):
     model = builtin("xyz")
     grid = sw.make_grid(model, ["Jx=0:1:3", "Jy=0.5:1:2"], XYZ_PLANE, N=12)
     calls = []
-    real = sw.evaluate
-    monkeypatch.setattr(sw, "evaluate", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = sweep_run.evaluate
+    monkeypatch.setattr(sweep_run, "evaluate", lambda *a, **k: calls.append(a) or real(*a, **k))
     result = sw.sweep(model, grid, ["full"], order=2)
     assert len(calls) == 1 and len(calls[0][2]) == 6  # one vectorised call
     path = result.write_csv(tmp_path / "out" / "s.csv")
@@ -133,7 +135,7 @@ def test_csv_is_written_atomically(tmp_path, monkeypatch):
 
         return W()
 
-    monkeypatch.setattr(sw.csv, "writer", broken_writer)
+    monkeypatch.setattr(sweep_table.csv, "writer", broken_writer)
     with pytest.raises(Boom):
         result.write_csv(target)
     assert target.read_text() == "old\n"
@@ -166,7 +168,7 @@ def test_dask_sweep_equals_serial_sweep(cluster):
 def test_worker_errors_reach_the_caller(cluster):
     model = builtin("tfi")
     grid = sw.make_grid(model, ["Jx=0:0.1:4"], ["Delta=-2", "gamma=-1"], N=4)
-    with pytest.raises(symsteady.RateError, match="negative"):
+    with pytest.raises(symsteady.errors.RateError, match="negative"):
         sw.sweep(model, grid, ["exact"], scheduler=cluster.scheduler_address, chunk_size=1)
 
 
@@ -236,19 +238,18 @@ def test_missing_dask_is_a_clear_error(monkeypatch):
     assert len(sw.sweep(model, grid, ["exact"], serial=True).run("exact").rows) == 2
 
 
-def test_progress_bar_only_on_a_terminal():
+def test_progress_bar_only_on_a_terminal(monkeypatch):
     class Tty(io.StringIO):
         def isatty(self):
             return True
 
-    quiet, loud = io.StringIO(), Tty()
-    for stream in (quiet, loud):
-        bar = sw.Progress(4, "exact", stream=stream)
+    for stream, shown in ((io.StringIO(), False), (Tty(), True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        bar = sweep_run.progress_bar(4, "exact")
         bar.update(2)
         bar.update(2)
         bar.close()
-    assert quiet.getvalue() == ""
-    assert "4/4" in loud.getvalue() and "#" * 30 in loud.getvalue()
+        assert ("exact" in stream.getvalue()) == shown, stream.getvalue()
 
 
 # ---- plots -----------------------------------------------------------------------------------
@@ -288,7 +289,7 @@ def test_missing_matplotlib_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(MissingDependencyError, match=r"symsteady\[plot\]"):
         plotting.new_figure()
-    assert issubclass(MissingDependencyError, symsteady.SymsteadyError)
+    assert issubclass(MissingDependencyError, symsteady.errors.SymsteadyError)
 
 
 def test_values_reshape_to_the_grid():

@@ -1,4 +1,4 @@
-"""Code generation and LaTeX from derived results (DESIGN §5).
+"""Code generation and LaTeX from derived results.
 
 * :func:`numpy_module` — a standalone NumPy module (imports only numpy), one function per
   quantity, keyword arguments ``N`` and the model's parameters, common subexpressions shared;
@@ -7,7 +7,9 @@
 * :func:`latex_document` / :func:`latex_snippets` — LaTeX through
   :class:`SymsteadyLatexPrinter`; :func:`compile_pdf` runs pdflatex;
 * :class:`HighPrecision` — mpmath evaluation at any precision, the kernels' reference;
-* :func:`generate` — any of these written to a path (the ``symsteady generate`` command).
+* :func:`generate` — any of these written to a path (the ``symsteady generate`` command);
+* :func:`typeset` — the formulas of a derivation; importing this module in IPython/Jupyter
+  also registers it, so a :class:`~symsteady.Derivation` renders as LaTeX in notebooks.
 
 All text comes from the jinja2 templates of the top-level ``templates/`` folder.
 """
@@ -28,6 +30,9 @@ from .latex import (
 )
 from .numpy_backend import load_numpy_module, numpy_module, write_numpy_module
 from .quantities import Quantities, Quantity
+from .notebook import register_notebook_rendering
+
+register_notebook_rendering()
 
 __all__ = [
     "LANGS",

@@ -29,9 +29,10 @@ from .naming import (
     model_lines,
 )
 from .numpy_backend import select
-from .printers import CKernelPrinter, cse
+from .printers import CKernelPrinter, function_context
 from .quantities import Quantities, Quantity
-from .render import c_name, check_identifiers, render, safe_prefix, write_atomic
+from ..files import check_folder_target, write_atomic
+from .render import c_name, check_identifiers, render, safe_prefix
 
 
 @dataclass(frozen=True)
@@ -45,31 +46,13 @@ class CSources:
 
     def write(self, folder: str | Path) -> list[Path]:
         """Write ``PREFIX.c`` and ``PREFIX.h`` into folder (each atomically)."""
-        folder = Path(folder)
-        if folder.exists() and not folder.is_dir():
-            raise CodegenError(f"{folder} is a file; the C output is a folder")
+        folder = check_folder_target(folder)
         return [write_atomic(folder / f"{self.prefix}.h", self.h),
                 write_atomic(folder / f"{self.prefix}.c", self.c)]
 
 
 def default_prefix(d: Derivation) -> str:
     return c_name(f"symsteady_{default_stem(d)}")
-
-
-def _function(qs: Quantities, q: Quantity, printer: CKernelPrinter, tmp: str, use_cse: bool,
-              args: list[str]) -> dict[str, Any]:
-    exprs = list(qs.tidy(q))
-    used = set().union(*(e.free_symbols for e in exprs)) if exprs else set()
-    replacements, reduced = cse(exprs, tmp, use_cse)
-    return {
-        "name": q.name,
-        "doc": q.doc,
-        "kind": q.kind,
-        "components": list(q.components),
-        "used": [a for a in args if a in {s.name for s in used}],
-        "assignments": [(str(s), printer.doprint(e)) for s, e in replacements],
-        "outputs": [printer.doprint(e) for e in reduced],
-    }
 
 
 def c_sources(d: Derivation, config: CConfig | None = None) -> CSources:
@@ -87,7 +70,7 @@ def c_sources(d: Derivation, config: CConfig | None = None) -> CSources:
     tmp = safe_prefix("ss_t", args)
     ns = safe_prefix("ss_", args)
     printer = CKernelPrinter()
-    functions = [_function(qs, q, printer, tmp, config.cse, args) for q in chosen]
+    functions = [function_context(qs, q, printer, tmp, config.cse, args) for q in chosen]
     manifest = {
         "prefix": prefix,
         "model": d.model.name,

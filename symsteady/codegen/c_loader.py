@@ -5,7 +5,7 @@ the kernel's warning-free flags plus ``-fPIC -shared``, and cached under
 ``$SYMSTEADY_CACHE_DIR`` (default ``$XDG_CACHE_HOME/symsteady``, else ``~/.cache/symsteady``)
 by a hash of the sources, compiler and flags: the same kernel is compiled once. A missing
 compiler or a failing build raises :class:`symsteady.errors.ToolError`; the library appears
-in the cache only once complete (built under a temporary name, then renamed).
+in the cache only once complete (:func:`symsteady.files.atomic_path`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CodegenError, ParameterError, ToolError
+from ..files import atomic_path
 from .c_backend import CSources
 from .config import DEFAULT_C_FLAGS
 
@@ -67,18 +68,15 @@ def compile_library(sources: CSources, compiler: str | None = None,
     target = cache_dir() / "c" / f"{sources.prefix}-{digest}.so"
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="symsteady-cc-") as tmp, atomic_path(target) as built:
         c_file = Path(tmp) / f"{sources.prefix}.c"
         (Path(tmp) / f"{sources.prefix}.h").write_text(sources.h)
         c_file.write_text(sources.c)
-        built = Path(tmp) / "kernel.so"
         proc = subprocess.run([cc, *command, "-o", str(built), str(c_file), "-lm"],
                               capture_output=True, text=True, check=False)
-        if proc.returncode != 0 or not built.is_file():
+        if proc.returncode != 0 or not built.stat().st_size:
             raise ToolError(f"compiling {sources.prefix}.c with {cc} {' '.join(command)} failed:\n"
                             + (proc.stderr or proc.stdout).strip())
-        os.replace(built, target)
     return target
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..derivation import Derivation, derive
 from ..errors import CodegenError
+from ..files import atomic_path
 from ..model import Model
 from ..models import load
 from .c_backend import c_sources
@@ -58,9 +59,8 @@ def generate(model: Model | Derivation | str | Path, lang: str, path: str | Path
         if build:
             library = compile_library(sources, config.compiler, config.flags)  # type: ignore[union-attr]
             target = path / f"lib{sources.prefix}.so"
-            partial = path / f".{target.name}.tmp"
-            shutil.copyfile(library, partial)
-            partial.replace(target)
+            with atomic_path(target) as tmp:
+                shutil.copyfile(library, tmp)
             written.append(target)
         return written
     if path.is_dir():

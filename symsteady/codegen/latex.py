@@ -28,7 +28,8 @@ from .config import LatexConfig
 from .latex_printer import SymsteadyLatexPrinter
 from .naming import default_command, default_stem
 from .quantities import orbit_name
-from .render import render, write_atomic
+from ..files import atomic_path, write_atomic
+from .render import render
 from .tidy import lambda_coefficients, tidy
 
 _AXIS_NAME = re.compile(r"^([A-Za-z])([xyz])$")
@@ -109,7 +110,7 @@ def typeset(d: Derivation, config: LatexConfig | None = None) -> Typeset:
     config = config or LatexConfig()
     printer = SymsteadyLatexPrinter({"symbol_names": symbol_names(d, config), "line_width": config.line_width})
     name = _Namer(printer, config.name_denominators)
-    formal = d.model.small is None
+    formal = d.formal
     lam = printer.doprint(d.lam)
     out = Typeset(d, lam)
     for k, rho in enumerate(d.rho):
@@ -207,7 +208,7 @@ def _context(d: Derivation, config: LatexConfig) -> dict[str, Any]:
         sector=d.sector,
         n_min=d.n_min,
         lam=t.lam,
-        formal=d.model.small is None,
+        formal=d.formal,
         symmetric=d.sector == "symmetric",
         hamiltonian=hamiltonian_latex(d, printer),
         dissipators=dissipators(d, printer),
@@ -252,11 +253,9 @@ def compile_pdf(tex: str | Path, timeout: float = 120) -> Path:
             if proc.returncode != 0:
                 tail = "\n".join(proc.stdout.splitlines()[-25:])
                 raise ToolError(f"pdflatex failed on {tex}:\n{tail}")
-        built = Path(tmp) / f"{tex.stem}.pdf"
         target = tex.with_suffix(".pdf")
-        partial = target.with_name(f".{target.name}.tmp")
-        shutil.copyfile(built, partial)
-        partial.replace(target)
+        with atomic_path(target) as partial:
+            shutil.copyfile(Path(tmp) / f"{tex.stem}.pdf", partial)
     return target
 
 

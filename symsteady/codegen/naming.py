@@ -32,7 +32,7 @@ def default_stem(d: Derivation) -> str:
 
 
 def conventions() -> list[str]:
-    """The conventions every generated file states (DESIGN §2), as short lines."""
+    """The conventions every generated file states (``docs/algorithm/conventions.md``), as short lines."""
     return [
         "S_a = (1/2) sum_i sigma^a_i, Sp = Sx + i Sy = sum_i sigma^+_i, sigma^+ = |up><down|;",
         "the dark state has Sz = -N/2.",
@@ -49,7 +49,7 @@ def conventions() -> list[str]:
 def model_lines(d: Derivation) -> list[str]:
     """Model, method, order, validity — for headers and docstrings."""
     lam = d.lam.name
-    formal = lam == "lambda" and d.model.small is None
+    formal = d.formal
     lines = [
         d.model.summary(),
         (f"method {d.method} ({'Liouvillian expansion' if d.method == 'full' else 'pure-state approximation'}), "

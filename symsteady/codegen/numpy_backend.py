@@ -23,9 +23,10 @@ from .naming import (
     default_stem,
     model_lines,
 )
-from .printers import NumpyKernelPrinter, cse
+from .printers import NumpyKernelPrinter, function_context
 from .quantities import Quantities, Quantity
-from .render import check_identifiers, render, safe_prefix, write_atomic
+from ..files import write_atomic
+from .render import check_identifiers, render, safe_prefix
 
 
 def select(qs: Quantities, names: tuple[str, ...] | None) -> list[Quantity]:
@@ -38,20 +39,6 @@ def select(qs: Quantities, names: tuple[str, ...] | None) -> list[Quantity]:
     return [q for q in qs if q.name in names]
 
 
-def function_context(qs: Quantities, q: Quantity, printer: Any, prefix: str, use_cse: bool) -> dict[str, Any]:
-    """What the templates need to emit one function: assignments and output expressions."""
-    replacements, reduced = cse(list(qs.tidy(q)), prefix, use_cse)
-    return {
-        "name": q.name,
-        "doc": q.doc,
-        "kind": q.kind,
-        "components": list(q.components),
-        "keys": [list(k) for k in q.keys],
-        "assignments": [(str(s), printer.doprint(e)) for s, e in replacements],
-        "outputs": [printer.doprint(e) for e in reduced],
-    }
-
-
 def numpy_module(d: Derivation, config: NumpyConfig | None = None) -> str:
     """Source text of the NumPy module for a derivation."""
     config = config or NumpyConfig()
@@ -60,7 +47,7 @@ def numpy_module(d: Derivation, config: NumpyConfig | None = None) -> str:
     qs = Quantities(d)
     prefix = safe_prefix("_x", args)
     printer = NumpyKernelPrinter()
-    functions = [function_context(qs, q, printer, prefix, config.cse) for q in select(qs, config.quantities)]
+    functions = [function_context(qs, q, printer, prefix, config.cse, args) for q in select(qs, config.quantities)]
     return render(
         "numpy_module.py.j2",
         model_name=d.model.name,
@@ -96,4 +83,4 @@ def write_numpy_module(d: Derivation, path: str | Path, config: NumpyConfig | No
     return write_atomic(path, numpy_module(d, config))
 
 
-__all__ = ["function_context", "load_numpy_module", "numpy_module", "select", "write_numpy_module"]
+__all__ = ["load_numpy_module", "numpy_module", "select", "write_numpy_module"]

@@ -6,6 +6,8 @@ slower than a few products); other powers are left to the parent printer.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy
 from sympy.printing.c import C99CodePrinter
 from sympy.printing.numpy import NumPyPrinter
@@ -49,3 +51,21 @@ def cse(exprs: list[sympy.Expr], prefix: str, enabled: bool = True
         return [], list(exprs)
     replacements, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols(prefix))
     return list(replacements), list(reduced)
+
+
+def function_context(qs: Any, q: Any, printer: Any, prefix: str, use_cse: bool, args: list[str]) -> dict[str, Any]:
+    """What a template needs to emit one function of a :class:`~symsteady.codegen.quantities.Quantity`:
+    the arguments it uses, the shared subexpressions and the output expressions, printed."""
+    exprs = list(qs.tidy(q))
+    used = {s.name for e in exprs for s in e.free_symbols}
+    replacements, reduced = cse(exprs, prefix, use_cse)
+    return {
+        "name": q.name,
+        "doc": q.doc,
+        "kind": q.kind,
+        "components": list(q.components),
+        "keys": [list(k) for k in q.keys],
+        "used": [a for a in args if a in used],
+        "assignments": [(str(s), printer.doprint(e)) for s, e in replacements],
+        "outputs": [printer.doprint(e) for e in reduced],
+    }

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sympy
 
 from ..algebra import Key
-from ..derivation import LAMBDA, Derivation
+from ..derivation import Derivation
 from ..model import N
 from ..observables import AXES
 from .tidy import real_imag, tidy_series
@@ -73,7 +73,7 @@ class Quantities:
 
     def __init__(self, d: Derivation):
         self.d = d
-        self.formal = d.lam == LAMBDA and d.lam not in d.parameters
+        self.formal = d.formal
         self.arguments: tuple[sympy.Symbol, ...] = (N, *d.parameters)
         self._series_cache: dict[sympy.Expr, sympy.Expr] = {}
         self._tidy_cache: dict[str, tuple[sympy.Expr, ...]] = {}
@@ -94,7 +94,7 @@ class Quantities:
 
     def at_one(self, expr: sympy.Expr) -> sympy.Expr:
         """The expression with a formal λ set to 1 (unchanged with a small parameter)."""
-        return expr.subs(LAMBDA, 1) if self.formal else expr
+        return self.d.at_lambda_one(expr)
 
     def raw(self, q: Quantity) -> tuple[sympy.Expr, ...]:
         """Inputs of q as derived (λ = 1 if formal): the high-precision reference."""

@@ -1,4 +1,5 @@
-"""Jinja2 rendering, the generated-file header, names, and atomic writes.
+"""Jinja2 rendering, the generated-file header and names (files are written by
+:func:`symsteady.files.write_atomic`).
 
 Templates live in the top-level ``templates/`` folder, installed as ``symsteady.templates``;
 in a source checkout that is not installed that way, the folder next to the package is used.
@@ -9,9 +10,7 @@ from __future__ import annotations
 
 import importlib.resources
 import keyword
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import jinja2
 
 from ..errors import CodegenError
+from ..version import __version__
 
 GENERATOR = "symsteady"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -59,8 +59,6 @@ def environment() -> jinja2.Environment:
 
 def render(name: str, **context: Any) -> str:
     """Render one template with the common header fields added."""
-    from .. import __version__
-
     context.setdefault("generator", f"{GENERATOR} {__version__}")
     return environment().get_template(name).render(**context)
 
@@ -95,18 +93,3 @@ def c_name(text: str) -> str:
     """A C identifier from free text (model names may hold dashes or dots)."""
     out = re.sub(r"[^A-Za-z0-9_]", "_", text)
     return out if out and not out[0].isdigit() else f"m_{out}"
-
-
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Write text to path through a temporary file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -1,31 +1,27 @@
-"""Where perturbation theory stops holding: the mean-field instability of the dark state, and
-where a perturbative sweep departs from the exact one.
+"""Where perturbation theory must stop: the mean-field instability of the dark state.
 
-**Mean field** (derived from the model, symbolically). For ``A = S_x, S_y, S_z`` the
-Heisenberg–Lindblad equation is ``dA/dt = i[H, A] + Σ_k r_k D†[L_k] A`` with
-``D†[L] A = L† A L − ½{L†L, A}``. Conventions as everywhere in symsteady:
-``S_a = ½ Σ_i σ^a_i``, ``Sp = Sx + i Sy``, ``[Sz, Sp] = Sp``, ``[Sp, Sm] = 2 Sz``; local emission
-``γ Σ D[σ⁻_i]``, collective emission ``Γ D[S−]``, local dephasing ``γ_φ Σ D[σᶻ_i]``, local
-pumping ``γ_p Σ D[σ⁺_i]``.
+Derived from the model, symbolically (``docs/algorithm/mean-field.md``). For
+``A = S_x, S_y, S_z`` the Heisenberg–Lindblad equation is ``dA/dt = i[H, A] + Σ_k r_k D†[L_k] A``
+with ``D†[L] A = L† A L − ½{L†L, A}``. Conventions as everywhere in symsteady:
+``S_a = ½ Σ_i σ^a_i``, ``Sp = Sx + i Sy``, ``[Sz, Sp] = Sp``, ``[Sp, Sm] = 2 Sz``; the processes
+and their rates are those of :mod:`symsteady.processes`.
 
 * Hamiltonian: ``i[w, A]`` for each normal-ordered word ``w = l_1 … l_L`` of ``model.poly`` by
   the Leibniz rule ``[l_1 … l_L, A] = Σ_j l_1 … [l_j, A] … l_L``; every term is a product of
   collective spins, factorised ``⟨S_a S_b …⟩ → m_a m_b …`` (exact at large N).
-* Local rates: the single-emitter adjoint dissipator acts linearly on Pauli matrices, derived
-  here from explicit 2×2 matrices and summed over emitters — no factorisation needed.
-* Collective emission: ``Γ D†[S−] A = (Γ/2)(S+ [A, S−] + [S+, A] S−)``, factorised.
+* Local processes: the single-emitter adjoint dissipator acts linearly on Pauli matrices,
+  derived here from each process' 2×2 jump matrix and summed over emitters — no factorisation.
+* Collective processes: ``D†[L] A`` computed exactly as a normal-ordered spin polynomial, then
+  factorised (for ``Γ D[S−]`` this is ``(Γ/2)(S+ Sz + Sz S−)`` on ``S_x``; for ``D[S_z]`` the
+  products cancel and ``D†[S_z] S_x = −S_x/2`` is linear).
 
 The equations for ``m = (m_x, m_y, m_z)`` are linearised around the dark state
 ``m = (0, 0, −N/2)``; the transverse 2×2 block is kept to leading order at large N (the
 polynomial part in N of each entry: ordering corrections of relative order 1/N drop out).
 The dark state is unstable where an eigenvalue has a positive real part: ``tr > 0`` or
-``det < 0``. For ``xyz`` in (Jx, Jy, Jz) this gives DESIGN §7's
+``det < 0``. For ``xyz`` in (Jx, Jy, Jz) this gives
 ``[[−γ/2, −2(Jy−Jz)], [2(Jx−Jz), −γ/2]]`` and ``16(Jx−Jz)(Jy−Jz) < −γ²``; for ``tfi``
 ``[[−γ/2, −Δ], [Δ + 4Jx, −γ/2]]`` and the line ``Jx = −(4Δ² + γ²)/(16Δ)``.
-
-**Divergence** (:func:`compare`): ``|perturbative − exact|`` per point for a quantity
-(``xi2_R``, ``xi2_S``, ``rs_gap`` or ``theta``, whose difference is taken modulo π), the
-points beyond a tolerance, and which of them lie beyond the mean-field line.
 """
 
 from __future__ import annotations
@@ -37,8 +33,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import sympy
 
+from . import spinpoly
 from .errors import MeanFieldError, ParameterError
 from .model import N, Model
+from .processes import CollectiveProcess, LocalProcess, site_matrix
 from .spinpoly import Word
 
 MX, MY, MZ = sympy.symbols("m_x m_y m_z", real=True)
@@ -55,13 +53,9 @@ _AXES: tuple[dict[str, sympy.Expr], ...] = (
     {"p": -sympy.I / 2, "m": sympy.I / 2},
     {"z": sympy.Integer(1)},
 )
-_SINGLE_SITE = {  # basis (|↑⟩, |↓⟩)
-    "local_emission": sympy.Matrix([[0, 0], [1, 0]]),   # σ⁻
-    "local_dephasing": sympy.Matrix([[1, 0], [0, -1]]),  # σᶻ
-    "local_pumping": sympy.Matrix([[0, 1], [0, 0]]),    # σ⁺
-}
-_PAULI = (sympy.Matrix([[0, 1], [1, 0]]), sympy.Matrix([[0, -sympy.I], [sympy.I, 0]]),
-          sympy.Matrix([[1, 0], [0, -1]]))
+# Pauli matrices in the single-emitter basis (|down>, |up>) of symsteady.processes
+_PAULI = (sympy.Matrix([[0, 1], [1, 0]]), sympy.Matrix([[0, sympy.I], [-sympy.I, 0]]),
+          sympy.Matrix([[-1, 0], [0, 1]]))
 
 
 def _value(combo: Mapping[str, Any]) -> sympy.Expr:
@@ -94,6 +88,18 @@ def _local_adjoint(L: sympy.Matrix, axis: int) -> tuple[sympy.Expr, list[sympy.E
     return sympy.nsimplify(R.trace() / 2), [sympy.nsimplify((p * R).trace() / 2) for p in _PAULI]
 
 
+def _collective_adjoint(jump: Word, combo: Mapping[str, Any]) -> sympy.Expr:
+    """``D†[L] A = L† A L − ½{L†L, A}`` for a collective jump word L, exactly (normal-ordered
+    spin polynomial), then factorised ``⟨Sp^i Sz^j Sm^k⟩ → (m_x + i m_y)^i m_z^j (m_x − i m_y)^k``."""
+    Ld = spinpoly.adjoint_word(jump)
+    poly: spinpoly.SpinPoly = {}
+    for letter, c in combo.items():
+        spinpoly.add_term(poly, Ld + (letter,) + jump, c)
+        spinpoly.add_term(poly, Ld + jump + (letter,), -c / 2)
+        spinpoly.add_term(poly, (letter,) + Ld + jump, -c / 2)
+    return sympy.Add(*[c * sympy.Mul(*[_VALUE[x] for x in w]) for w, c in poly.items()])
+
+
 def equations_of_motion(model: Model) -> list[sympy.Expr]:
     """Mean-field ``dm_a/dt`` (a = x, y, z) in the symbols ``m_x, m_y, m_z`` (exact in N)."""
     mvec = (MX, MY, MZ)
@@ -102,16 +108,13 @@ def equations_of_motion(model: Model) -> list[sympy.Expr]:
         f = sympy.Integer(0)
         for word, coeff in model.poly.items():
             f += coeff * _hamiltonian_rate(word, combo)
-        for rate_name, L in _SINGLE_SITE.items():
-            rate = model.rates[rate_name]
-            if rate != 0:
-                c0, c = _local_adjoint(L, a)
+        for p in model.processes:
+            rate = model.rate(p.key)
+            if isinstance(p, LocalProcess):
+                c0, c = _local_adjoint(site_matrix(p), a)
                 f += rate * (c0 * N / 2 + sum(cb * mb for cb, mb in zip(c, mvec)))
-        gamma_c = model.rates["collective_emission"]
-        if gamma_c != 0:
-            left = _VALUE["p"] * _value({l: -v for l, v in _commutator("m", combo).items()})  # S+[A, S−]
-            right = _value(_commutator("p", combo)) * _VALUE["m"]                             # [S+, A] S−
-            f += gamma_c / 2 * (left + right)
+            elif isinstance(p, CollectiveProcess):
+                f += rate * _collective_adjoint(p.jump, combo)
         out.append(sympy.expand(f))
     return out
 
@@ -226,90 +229,3 @@ def mean_field(model: Model) -> MeanField:
     if any(x.has(sympy.I) for x in jac):
         raise MeanFieldError(f"the linearised mean-field matrix of {model.name} is not real: {jac}")
     return MeanField(model=model, jacobian=jac, equations=tuple(f))
-
-
-# ---- perturbative vs exact ------------------------------------------------------------------
-
-QUANTITIES = ("xi2_R", "xi2_S", "rs_gap", "theta")
-
-
-@dataclass
-class DivergenceReport:
-    """``|perturbative − exact|`` of one quantity at each point of a sweep.
-
-    ``difference`` is NaN where either value is undefined (θ of an isotropic state);
-    ``flagged`` marks points with ``difference > tolerance``; ``beyond_line`` marks points
-    where the mean-field dark state is unstable (None when there is no mean-field line)."""
-
-    quantity: str
-    tolerance: float
-    label: str
-    points: list[dict[str, Any]]
-    difference: np.ndarray
-    flagged: np.ndarray
-    beyond_line: np.ndarray | None
-
-    @property
-    def max_difference(self) -> float:
-        d = self.difference[np.isfinite(self.difference)]
-        return float(d.max()) if d.size else float("nan")
-
-    def summary(self) -> str:
-        """A few lines for a terminal: how many points diverge, the worst, the mean-field count."""
-        n, k = len(self.points), int(self.flagged.sum())
-        lines = [f"{self.quantity}: |{self.label} − exact| > {self.tolerance:g} at {k} of {n} points "
-                 f"(max {self.max_difference:.3g})"]
-        if k:
-            i = int(np.flatnonzero(self.flagged)[0])
-            first = ", ".join(f"{a}={_fmt(v)}" for a, v in self.points[i].items())
-            lines.append(f"  first flagged point: {first} (difference {self.difference[i]:.3g})")
-        if self.beyond_line is not None:
-            b = int(self.beyond_line.sum())
-            both = int((self.flagged & self.beyond_line).sum())
-            lines.append(f"  beyond the mean-field instability line: {b} points, {both} of them flagged")
-        return "\n".join(lines)
-
-
-def _fmt(v: Any) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
-
-
-def difference(quantity: str, a: Sequence[float | None], b: Sequence[float | None]) -> np.ndarray:
-    """``|a − b|`` per point; for θ the distance modulo π (θ and θ + π are the same axis)."""
-    x = np.array([np.nan if v is None else v for v in a], dtype=float)
-    y = np.array([np.nan if v is None else v for v in b], dtype=float)
-    d = np.abs(x - y)
-    if quantity == "theta":
-        d = np.mod(d, np.pi)
-        d = np.minimum(d, np.pi - d)
-    return d
-
-
-def compare(perturbative: Sequence[Mapping[str, Any]], exact: Sequence[Mapping[str, Any]],
-            tolerance: float = 0.01, quantity: str = "xi2_R", model: Model | None = None,
-            coordinates: Sequence[Mapping[str, Any]] | None = None) -> DivergenceReport:
-    """Compare rows of ``evaluate`` (same points, same order) from a perturbative and the exact
-    method; with ``model``, also mark the points beyond its mean-field instability line.
-    ``coordinates`` (default: each row's params) label the points in the summary."""
-    if quantity not in QUANTITIES:
-        raise ParameterError(f"unknown quantity {quantity!r}; one of {', '.join(QUANTITIES)}")
-    if len(perturbative) != len(exact):
-        raise ParameterError(f"{len(perturbative)} perturbative rows but {len(exact)} exact rows")
-    for i, (p, e) in enumerate(zip(perturbative, exact)):
-        if p["params"] != e["params"]:
-            raise ParameterError(f"row {i} is at {p['params']} in one sweep and {e['params']} in the other")
-    if exact and exact[0]["method"] != "exact":
-        raise ParameterError("the second set of rows must come from method 'exact'")
-    d = difference(quantity, [r[quantity] for r in perturbative], [r[quantity] for r in exact])
-    beyond = None
-    if model is not None:
-        try:
-            beyond = mean_field(model).unstable([r["params"] for r in exact])
-        except MeanFieldError:
-            beyond = None
-    label = perturbative[0]["method"] if perturbative else "perturbative"
-    if perturbative and perturbative[0].get("order") is not None:
-        label = f"{label} order {perturbative[0]['order']}"
-    points = [dict(c) for c in coordinates] if coordinates is not None else [dict(r["params"]) for r in exact]
-    return DivergenceReport(quantity=quantity, tolerance=float(tolerance), label=label, points=points,
-                            difference=d, flagged=np.nan_to_num(d, nan=0.0) > tolerance, beyond_line=beyond)

@@ -1,110 +1,38 @@
 """The untruncated Liouvillian as a sparse matrix, built with the algebra's rules on arrays.
 
-Every basis element at a given N (orbit basis: ``C(N+3, 3)`` of them; symmetric sector:
-``(N+1)^2``) is one column. The matrix is written in the basis normalised by the
-Hilbert–Schmidt norm, ``B̂ = B / ||B||`` with ``||B(a,b,c)||^2 = C(N,a) C(a,c) C(N-a, b-c)``
-(``||E(a,b)||^2 = C(N,a) C(N,b)``), which keeps the entries polynomial in N: with
-``ℓ = log ||B||``, ``L̂_ij = L_ij exp(ℓ_i - ℓ_j)``, and a state ``rho = sum x̂_j B̂_j``
-has ``x̂`` = its Hilbert–Schmidt coordinates.
-
 Nothing here knows an action formula: :class:`symsteady.liouvillian.Superoperator` lists its
 terms ``(coefficient, chain)`` and each chain step calls a rule of :mod:`symsteady.algebra`
 on NumPy arrays of labels (the same functions the series calls on single keys); targets are
-kept where the basis' own validity function holds.
+kept where the basis' own validity function holds. Entries are written in the
+Hilbert–Schmidt-normalised basis of :mod:`symsteady.exact.space`: with ``ℓ = log ||B||``,
+``L̂_ij = L_ij exp(ℓ_i - ℓ_j)``.
 
-Key order: grouped by the U(1) charge ``q = a - b`` (``q = 0`` last), then by decreasing
-``a + b``, then by ``c`` — so the U(1)-symmetric part L0, which keeps q and never raises
-``a + b`` without pumping, is block lower triangular, and the dark state is the last key.
+The steady state solves ``L rho = 0`` with ``Tr rho = 1``: the row of the dark state (the
+last key) is replaced by the trace row (``docs/algorithm/exact-solver.md#trace-row``). ``L``
+is split as ``L0 + L1``, L0 the U(1)-symmetric part (charge-0 words of H and every
+dissipator), L1 the rest.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterator
+import math
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import scipy.sparse
-from scipy.special import gammaln
 
-from .algebra import Basis, Chain, OrbitBasis
+from ..algebra import Basis, Chain, OrbitBasis
+from ..errors import ExactSolverError
+from ..liouvillian import Superoperator, make_basis
+from ..model import Model
+from ..points import point_field
+from ..spinpoly import charge
+from .space import INDEX, KeySpace, Labels
 
-Labels = tuple[np.ndarray, ...]
-INDEX = np.int32  # labels and positions (a dimension below 2^31)
-
-
-def log_factorials(n: int) -> np.ndarray:
-    """``log k!`` for k = 0..n."""
-    return gammaln(np.arange(n + 1, dtype=float) + 1)
-
-
-def log_binomial(n: np.ndarray | int, k: np.ndarray | int, table: np.ndarray | None = None) -> np.ndarray:
-    """``log C(n, k)`` for integers 0 <= k <= n (from a table of ``log k!`` when given)."""
-    if table is None:
-        table = log_factorials(int(np.max(n)))
-    n, k = np.asarray(n), np.asarray(k)
-    return table[n] - table[k] - table[n - k]
-
-
-def all_labels(basis: Basis, n: int) -> Labels:
-    """Every valid label at N = n, in the solver's key order (dark state last).
-
-    Blocks (a, b) are ordered by (q == 0, q = a - b, -(a + b)); inside a block (orbit basis)
-    c runs upwards. Candidates ``0 <= c <= min(a, b)`` are filtered by the basis' validity."""
-    a, b = (x.ravel().astype(INDEX) for x in np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij"))
-    q = a - b
-    order = np.lexsort((-(a + b), q, q == 0))
-    a, b = a[order], b[order]
-    if not isinstance(basis, OrbitBasis):
-        keep = np.asarray(basis.valid_labels(a, b, n), dtype=bool)
-        return a[keep], b[keep]
-    sizes = np.minimum(a, b) + 1
-    starts = np.cumsum(sizes) - sizes
-    a, b = np.repeat(a, sizes), np.repeat(b, sizes)
-    c = (np.arange(len(a)) - np.repeat(starts, sizes)).astype(INDEX)
-    keep = np.asarray(basis.valid_labels(a, b, c, n), dtype=bool)
-    return a[keep], b[keep], c[keep]
-
-
-@dataclass
-class KeySpace:
-    """All labels at one N, their positions, and their log Hilbert–Schmidt norms."""
-
-    basis: Basis
-    n: int
-    labels: Labels = field(init=False)
-    table: np.ndarray = field(init=False, repr=False)
-    log_norm: np.ndarray = field(init=False, repr=False)
-    log_fact: np.ndarray = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.labels = all_labels(self.basis, self.n)
-        self.table = np.full((self.n + 1,) * len(self.labels), -1, dtype=INDEX)
-        self.table[self.labels] = np.arange(self.dim, dtype=INDEX)
-        self.log_fact = log_factorials(self.n)
-        self.log_norm = 0.5 * sum(log_binomial(nn, kk, self.log_fact) for nn, kk in
-                                  self.basis.norm2_binomials(*self.labels, self.n))
-
-    @property
-    def dim(self) -> int:
-        return len(self.labels[0])
-
-    def index(self, labels: Labels) -> np.ndarray:
-        """Positions of valid labels."""
-        return self.table[labels]
-
-    def log_population_weight(self) -> np.ndarray:
-        """``log w_j`` with ``w = sqrt(T_a T_b)``, ``T_a = Tr B̂`` of block (a, a)'s traced element:
-        ``w_j x̂_j`` is on the scale of the populations (``w x̂ = p_a`` on the traced elements),
-        the scale on which the moments need accuracy."""
-        where, log_tr = self.log_trace()
-        per_a = np.full(self.n + 1, -np.inf)
-        per_a[self.labels[0][where]] = log_tr
-        return 0.5 * (per_a[self.labels[0]] + per_a[self.labels[1]])
-
-    def log_trace(self) -> tuple[np.ndarray, np.ndarray]:
-        """Positions j with a nonzero trace, and ``log Tr B̂_j = log C(N, a) - ℓ_j``."""
-        where = np.flatnonzero(np.asarray(self.basis.traced(*self.labels), dtype=bool))
-        return where, log_binomial(self.n, self.labels[0][where], self.log_fact) - self.log_norm[where]
+#: Largest number of basis elements the double-precision solver accepts (N = 200 has 1.37e6;
+#: memory grows by about 1 kB per element).
+MAX_EXACT_DIMENSION = 6_000_000
 
 
 def run_chain(basis: Basis, chain: Chain, labels: Labels, n: int
@@ -191,3 +119,46 @@ def assemble(space: KeySpace, terms0: list[tuple[complex, Chain]], terms1: list[
     if not L1.nnz:
         return A0, None, rhs
     return A0, _replace_last_row(L0 + L1, cols, vals), rhs
+
+
+@dataclass
+class ExactLiouvillian:
+    """L0 and L (normalised basis, trace row last) and the right-hand side entry of Tr rho = 1."""
+
+    space: KeySpace
+    A0: scipy.sparse.csr_matrix
+    A: scipy.sparse.csr_matrix
+    rhs: float
+    broken: bool  # L has a U(1)-breaking part (L1 != 0)
+
+
+def check_size(basis: Basis, n: int) -> int:
+    """The dimension of the exact space at N = n, or a clear error when it is too large."""
+    dim = math.comb(n + 3, 3) if isinstance(basis, OrbitBasis) else (n + 1) ** 2
+    if dim > MAX_EXACT_DIMENSION:
+        raise ExactSolverError(
+            f"N = {n} needs {dim} {basis.name} basis elements, more than the exact solver's limit "
+            f"of {MAX_EXACT_DIMENSION} (about N = 325 with local processes)"
+        )
+    return dim
+
+
+def split_superoperators(model: Model, point: Mapping[str, Any]) -> tuple[Basis, Superoperator, Superoperator]:
+    """The basis at the point and ``(L0, L1)``: U(1)-symmetric part (charge-0 words and every
+    dissipator) and U(1)-breaking part (the other words), in double precision."""
+    field, convert, _ = point_field(model, point)
+    basis = make_basis(model, field)
+    h0 = {w: convert(c) for w, c in model.poly.items() if charge(w) == 0}
+    h1 = {w: convert(c) for w, c in model.poly.items() if charge(w) != 0}
+    rates = {r: convert(v) for r, v in model.rates.items()}
+    return basis, Superoperator(basis, h0, rates), Superoperator(basis, h1, {})
+
+
+def build_exact_liouvillian(model: Model, point: Mapping[str, Any]) -> ExactLiouvillian:
+    """Vectorised build of L0 and L = L0 + L1 with the trace row (see the module docstring)."""
+    basis, S0, S1 = split_superoperators(model, point)
+    n = basis.F.n_int
+    check_size(basis, n)
+    space = KeySpace(basis, n)
+    A0, A, rhs = assemble(space, S0.terms, S1.terms)
+    return ExactLiouvillian(space, A0, A0 if A is None else A, rhs, A is not None)

@@ -1,4 +1,5 @@
-"""Mean-field linearisation around the dark state (derived from the model) and the divergence report."""
+"""Mean-field linearisation around the dark state (derived from the model) and the divergence report
+of perturbative against exact sweeps."""
 
 from __future__ import annotations
 
@@ -7,16 +8,10 @@ import pytest
 import sympy
 
 import symsteady
+import symsteady.model
 from symsteady import Model, builtin, evaluate
-from symsteady.diagnostics import (
-    MX,
-    MY,
-    MZ,
-    compare,
-    difference,
-    equations_of_motion,
-    mean_field,
-)
+from symsteady.meanfield import MX, MY, MZ, equations_of_motion, mean_field
+from symsteady.sweep.compare import compare, difference
 from symsteady.errors import MeanFieldError, ParameterError
 
 g, Jx, Jy, Jz, J, d, Delta = sympy.symbols("gamma Jx Jy Jz J delta Delta", real=True)
@@ -48,7 +43,7 @@ def test_tfi_line():
 def test_heisenberg_equations_exact_in_n():
     """dS/dt of tfi, factorised: the Ising term keeps its 1/N ordering correction (dropped at large N)."""
     fx, fy, fz = equations_of_motion(builtin("tfi"))
-    N = symsteady.N
+    N = symsteady.model.N
     assert sympy.simplify(fx - (-Delta * MY - g * MX / 2 + 2 * Jx * MY / N)) == 0
     assert sympy.simplify(fy - (Delta * MX - 8 * Jx * MX * MZ / N - 2 * Jx * MX / N - g * MY / 2)) == 0
     assert sympy.simplify(fz - (-g * (MZ + N / 2) + 8 * Jx * MX * MY / N)) == 0
@@ -58,7 +53,7 @@ def test_rates_enter_from_single_site_matrices():
     """Dephasing damps coherences at 2 gamma_phi, collective emission at Gamma N / 2."""
     G, gp = sympy.symbols("Gamma gp", real=True)
     mf = mean_field(Model("(2/N)*(Jx*Sx**2 + Jy*Sy**2)", collective_emission="Gamma", local_dephasing="gp"))
-    N = symsteady.N
+    N = symsteady.model.N
     assert sympy.simplify(mf.jacobian[0, 0] + G * N / 2 + 2 * gp) == 0
     assert sympy.simplify(mf.jacobian[0, 1] + 2 * Jy) == 0
 

@@ -1,0 +1,67 @@
+"""An exact steady state in the normalised orbit basis, and what is read off it.
+
+``rho = sum_j x[j] B̂_j`` with ``B̂_j`` the Hilbert–Schmidt-normalised basis of
+:mod:`symsteady.exact.space`; expectations ``Tr(word rho)`` run the word's chain on the labels
+near the diagonal and trace in log space (no overflow at large N); moments and squeezing come
+from the same observable code as the series (:mod:`symsteady.observables`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..algebra import Basis, Operator
+from ..fields import ComplexField
+from ..observables import exact_observables, moments_from_expectations
+from ..spinpoly import Word
+from .matrix import run_chain
+from .solve import SolveInfo
+from .space import KeySpace, log_binomial
+
+
+@dataclass
+class ExactSolution:
+    """An exact steady state ``rho = sum_j x[j] B̂_j`` in the normalised basis of ``space``."""
+
+    space: KeySpace
+    x: np.ndarray
+    info: SolveInfo
+
+    @property
+    def basis(self) -> Basis:
+        return self.space.basis
+
+    def coefficients(self) -> Operator:
+        """Orbit coefficients in the plain (unnormalised) basis, ``{key: complex}``, nonzero only."""
+        values = self.x * np.exp(-self.space.log_norm)
+        keep = np.flatnonzero(values)
+        keys = zip(*(lab[keep].tolist() for lab in self.space.labels))
+        return dict(zip(keys, values[keep].tolist()))
+
+    def expect(self, word: Word) -> complex:
+        """``Tr(word rho)``: the word's chain on the labels near the diagonal, traced in log space."""
+        labels, n = self.space.labels, self.space.n
+        reach = len(word)
+        near = np.abs(labels[0] - labels[1]) <= reach
+        if len(labels) == 3:
+            near &= np.minimum(labels[0], labels[1]) - labels[2] <= reach
+        near = np.flatnonzero(near)
+        src, cf, targets = run_chain(self.basis, self.basis.word_chain(word, "ket"),
+                                     tuple(lab[near] for lab in labels), n)
+        traced = np.asarray(self.basis.traced(*targets), dtype=bool)
+        pos = near[src[traced]]
+        log_ratio = log_binomial(n, targets[0][traced], self.space.log_fact) - self.space.log_norm[pos]
+        return complex(np.sum(cf[traced] * np.exp(log_ratio) * self.x[pos]))
+
+    def moments(self) -> tuple[list[complex], list[list[complex]]]:
+        """Mean spin and symmetrised second moments (the observable code of the series)."""
+        return moments_from_expectations(ComplexField(self.space.n), self.expect)
+
+    def observables(self) -> dict[str, Any]:
+        """Squeezing, direction, mean, covariance and rs_gap (as :func:`exact_observables_at`)."""
+        mean, second = self.moments()
+        return exact_observables(self.space.n, np.array([complex(m).real for m in mean]),
+                                 np.array([[complex(s).real for s in row] for row in second]))

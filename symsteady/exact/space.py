@@ -1,0 +1,98 @@
+"""The untruncated orbit space at one N: every label, its position, its Hilbert–Schmidt norm.
+
+Every basis element at a given N (orbit basis: ``C(N+3, 3)`` of them; symmetric sector:
+``(N+1)^2``) is one unknown. The solver works in the basis normalised by the Hilbert–Schmidt
+norm, ``B̂ = B / ||B||`` with ``||B(a,b,c)||^2 = C(N,a) C(a,c) C(N-a, b-c)``
+(``||E(a,b)||^2 = C(N,a) C(N,b)``), kept as logarithms (``docs/algorithm/exact-solver.md#normalisation``).
+
+Key order: grouped by the U(1) charge ``q = a - b`` (``q = 0`` last), then by decreasing
+``a + b``, then by ``c`` — so the U(1)-symmetric part L0, which keeps q and never raises
+``a + b`` without pumping, is block lower triangular, and the dark state is the last key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import gammaln
+
+from ..algebra import Basis, OrbitBasis
+
+Labels = tuple[np.ndarray, ...]
+INDEX = np.int32  # labels and positions (a dimension below 2^31)
+
+
+def log_factorials(n: int) -> np.ndarray:
+    """``log k!`` for k = 0..n."""
+    return gammaln(np.arange(n + 1, dtype=float) + 1)
+
+
+def log_binomial(n: np.ndarray | int, k: np.ndarray | int, table: np.ndarray | None = None) -> np.ndarray:
+    """``log C(n, k)`` for integers 0 <= k <= n (from a table of ``log k!`` when given)."""
+    if table is None:
+        table = log_factorials(int(np.max(n)))
+    n, k = np.asarray(n), np.asarray(k)
+    return table[n] - table[k] - table[n - k]
+
+
+def all_labels(basis: Basis, n: int) -> Labels:
+    """Every valid label at N = n, in the solver's key order (dark state last).
+
+    Blocks (a, b) are ordered by (q == 0, q = a - b, -(a + b)); inside a block (orbit basis)
+    c runs upwards. Candidates ``0 <= c <= min(a, b)`` are filtered by the basis' validity."""
+    a, b = (x.ravel().astype(INDEX) for x in np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij"))
+    q = a - b
+    order = np.lexsort((-(a + b), q, q == 0))
+    a, b = a[order], b[order]
+    if not isinstance(basis, OrbitBasis):
+        keep = np.asarray(basis.valid_labels(a, b, n), dtype=bool)
+        return a[keep], b[keep]
+    sizes = np.minimum(a, b) + 1
+    starts = np.cumsum(sizes) - sizes
+    a, b = np.repeat(a, sizes), np.repeat(b, sizes)
+    c = (np.arange(len(a)) - np.repeat(starts, sizes)).astype(INDEX)
+    keep = np.asarray(basis.valid_labels(a, b, c, n), dtype=bool)
+    return a[keep], b[keep], c[keep]
+
+
+@dataclass
+class KeySpace:
+    """All labels at one N, their positions, and their log Hilbert–Schmidt norms."""
+
+    basis: Basis
+    n: int
+    labels: Labels = field(init=False)
+    table: np.ndarray = field(init=False, repr=False)
+    log_norm: np.ndarray = field(init=False, repr=False)
+    log_fact: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.labels = all_labels(self.basis, self.n)
+        self.table = np.full((self.n + 1,) * len(self.labels), -1, dtype=INDEX)
+        self.table[self.labels] = np.arange(self.dim, dtype=INDEX)
+        self.log_fact = log_factorials(self.n)
+        self.log_norm = 0.5 * sum(log_binomial(nn, kk, self.log_fact) for nn, kk in
+                                  self.basis.norm2_binomials(*self.labels, self.n))
+
+    @property
+    def dim(self) -> int:
+        return len(self.labels[0])
+
+    def index(self, labels: Labels) -> np.ndarray:
+        """Positions of valid labels."""
+        return self.table[labels]
+
+    def log_population_weight(self) -> np.ndarray:
+        """``log w_j`` with ``w = sqrt(T_a T_b)``, ``T_a = Tr B̂`` of block (a, a)'s traced element:
+        ``w_j x̂_j`` is on the scale of the populations (``w x̂ = p_a`` on the traced elements),
+        the scale on which the moments need accuracy."""
+        where, log_tr = self.log_trace()
+        per_a = np.full(self.n + 1, -np.inf)
+        per_a[self.labels[0][where]] = log_tr
+        return 0.5 * (per_a[self.labels[0]] + per_a[self.labels[1]])
+
+    def log_trace(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions j with a nonzero trace, and ``log Tr B̂_j = log C(N, a) - ℓ_j``."""
+        where = np.flatnonzero(np.asarray(self.basis.traced(*self.labels), dtype=bool))
+        return where, log_binomial(self.n, self.labels[0][where], self.log_fact) - self.log_norm[where]

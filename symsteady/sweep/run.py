@@ -1,0 +1,204 @@
+"""Running a sweep: perturbative methods as one vectorised ``evaluate`` call; the exact method
+point by point, serially or in chunks on a Dask client (a ``LocalCluster`` with one
+single-threaded worker process per core by default, or an existing cluster by address).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import MissingDependencyError, ParameterError
+from ..evaluation import METHODS, evaluate
+from ..model import Model
+from .grid import Grid
+from .table import Row, flatten, write_csv
+
+
+def progress_bar(total: int, label: str, enabled: bool | None = None) -> Any:
+    """A tqdm progress bar on stderr, shown only when stderr is a terminal (or ``enabled``)."""
+    from tqdm.auto import tqdm
+
+    show = sys.stderr.isatty() if enabled is None else enabled
+    return tqdm(total=total, desc=label, unit="point", disable=not show, file=sys.stderr, leave=False)
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise MissingDependencyError(
+            "exact sweeps run in parallel through Dask: pip install 'symsteady[dask]' "
+            "(or run serially: serial=True, --serial)"
+        ) from None
+    return distributed
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, n_workers: int | None = None) -> Iterator[Any]:
+    """A Dask client: connected to ``scheduler`` (an address such as ``tcp://host:8786``; its
+    workers need symsteady installed), or to a fresh ``LocalCluster`` of ``n_workers``
+    single-threaded processes (default: the cores this process may use)."""
+    distributed = _distributed()
+    if scheduler:
+        with distributed.Client(scheduler) as client:
+            yield client
+        return
+    import logging
+
+    import dask
+
+    workers = n_workers or cores()
+    # Dask sets MALLOC_TRIM_THRESHOLD_=65536 in its workers (and leaves it in this process's
+    # environment, where later workers inherit it); with the exact solver's large sparse
+    # allocations that costs as much system time as the solve itself (measured: 1.4-2x slower
+    # per point than in-process). Our workers keep glibc's adaptive default instead.
+    key = "MALLOC_TRIM_THRESHOLD_"
+    saved = os.environ.pop(key, None)
+    try:
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{key}": None}):
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                               dashboard_address=":0", silence_logs=logging.ERROR)
+    finally:
+        if saved is not None:
+            os.environ[key] = saved
+    with cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def _chunks(n: int, size: int) -> list[range]:
+    return [range(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def run_exact(model: Model, points: Sequence[Mapping[str, Any]], *, client: Any = None,
+              scheduler: str | None = None, n_workers: int | None = None, serial: bool = False,
+              chunk_size: int | None = None, progress: bool | None = None) -> list[Row]:
+    """``evaluate(model, None, points, "exact")`` in chunks: serially, on ``client``, or on a
+    client made by :func:`dask_client` (``scheduler``, ``n_workers``). Rows in point order."""
+    points = [dict(p) for p in points]
+    n = len(points)
+    bar = progress_bar(n, "exact", progress)
+    try:
+        if serial:
+            rows: list[Row] = []
+            for r in _chunks(n, chunk_size or 1):
+                rows += evaluate(model, None, [points[i] for i in r], "exact")
+                bar.update(len(r))
+            return rows
+        if client is None:
+            with dask_client(scheduler, n_workers) as c:
+                return _run_on(c, model, points, chunk_size, bar)
+        return _run_on(client, model, points, chunk_size, bar)
+    finally:
+        bar.close()
+
+
+def _run_on(client: Any, model: Model, points: list[dict[str, Any]], chunk_size: int | None,
+            bar: Any) -> list[Row]:
+    distributed = _distributed()
+    workers = max(1, len(client.scheduler_info().get("workers", {})) or cores())
+    size = chunk_size or max(1, min(16, len(points) // (4 * workers)))
+    chunks = _chunks(len(points), size)
+    [model_future] = client.scatter([model], broadcast=True)
+    futures = {client.submit(evaluate, model_future, None, [points[i] for i in r], "exact", pure=False): r
+               for r in chunks}
+    out: list[Row | None] = [None] * len(points)
+    try:
+        for fut in distributed.as_completed(futures):
+            r = futures[fut]
+            for i, row in zip(r, fut.result()):  # re-raises a worker's error here
+                out[i] = row
+            bar.update(len(r))
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+    return out  # type: ignore[return-value]
+
+
+def cores() -> int:
+    """Cores this process may use (the CPU affinity where the platform reports it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@dataclass
+class Run:
+    """The rows of one method over a grid, and how long they took."""
+
+    method: str
+    order: int | None
+    rows: list[Row]
+    seconds: float
+
+    @property
+    def label(self) -> str:
+        return "exact" if self.method == "exact" else f"{self.method} order {self.order}"
+
+    def values(self, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """A flattened field (``xi2_R``, ``theta``, ``mean_z``, ``cov_xy`` …) as floats, NaN for None."""
+        v = np.array([np.nan if (x := flatten(r)[name]) is None else x for r in self.rows], dtype=float)
+        return v.reshape(shape) if shape is not None else v
+
+
+@dataclass
+class SweepResult:
+    """A grid and one :class:`Run` per method."""
+
+    grid: Grid
+    runs: list[Run] = field(default_factory=list)
+
+    def run(self, method: str) -> Run:
+        for r in self.runs:
+            if r.method == method:
+                return r
+        raise ParameterError(f"this sweep has no {method!r} run (it has {[r.method for r in self.runs]})")
+
+    def values(self, method: str, name: str) -> np.ndarray:
+        """A field on the grid, shaped like the axes."""
+        return self.run(method).values(name, self.grid.shape)
+
+    def compare(self, tolerance: float = 0.01, quantity: str = "xi2_R"):
+        """The :class:`~symsteady.diagnostics.DivergenceReport` of the perturbative run against the exact one."""
+        from .compare import compare
+
+        pert = [r for r in self.runs if r.method != "exact"]
+        if not pert:
+            raise ParameterError("comparing needs a perturbative run and an exact run")
+        return compare(pert[0].rows, self.run("exact").rows, tolerance, quantity, self.grid.model,
+                       self.grid.coordinate_rows())
+
+    def write_csv(self, path: str | Path) -> Path:
+        return write_csv(path, self.grid, self.runs)
+
+
+def sweep(model: Model, grid: Grid, methods: Sequence[str] = ("full",), order: int | None = None,
+          **exact_options: Any) -> SweepResult:
+    """Run each method over the grid. Perturbative methods need ``order``; ``exact_options``
+    (``client``, ``scheduler``, ``n_workers``, ``serial``, ``chunk_size``, ``progress``) go to
+    :func:`run_exact`."""
+    if grid.model != model:
+        raise ParameterError("the grid was made for another model")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ParameterError(f"unknown method(s) {unknown}; methods: {', '.join(METHODS)}")
+    if any(m != "exact" for m in methods) and order is None:
+        raise ParameterError("--order K is required for the perturbative methods")
+    points = grid.points()
+    result = SweepResult(grid)
+    for method in dict.fromkeys(methods):
+        t0 = time.perf_counter()
+        if method == "exact":
+            rows = run_exact(model, points, **exact_options)
+        else:
+            rows = evaluate(model, order, points, method)
+        result.runs.append(Run(method, None if method == "exact" else order, rows, time.perf_counter() - t0))
+    return result

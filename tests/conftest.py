@@ -1,0 +1,31 @@
+"""Shared fixtures and options of the test suite.
+
+* ``rng``: a NumPy generator seeded per test (reproducible random points);
+* ``--update-golden``: rewrite the golden files of ``test_codegen_golden.py`` instead of
+  comparing (review the diff afterwards);
+* the ``slow`` marker: ``pytest -m "not slow"`` is the quick loop (about a minute on two
+  cores); CI runs everything.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/ from the current code generators")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A generator seeded by the test's name: the same numbers on every run."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
