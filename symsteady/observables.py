@@ -1,6 +1,6 @@
 """Moments, covariance and spin squeezing — by consistent expansion, or from exact moments.
 
-Conventions (DESIGN §2): mean ``m = <S>``, covariance ``C_ab = <{S_a, S_b}>/2 - m_a m_b``.
+Conventions (``docs/algorithm/conventions.md#squeezing``): mean ``m = <S>``, covariance ``C_ab = <{S_a, S_b}>/2 - m_a m_b``.
 For the plane ⊥ m: ``e1`` is the normalised projection of x̂ (ŷ if m ∥ x̂), ``e2 = e1 × m̂``,
 ``u_θ = cos θ e1 + sin θ e2``. Any squeezing parameter ``P(λ) u_θᵀ C u_θ`` equals
 ``a + b cos 2θ + c sin 2θ``; its minimum is ``a - sqrt(b² + c²)`` at
@@ -9,7 +9,7 @@ Wineland ``ξ²_R``: ``P = N/|m|²``; Kitagawa–Ueda ``ξ²_S``: ``P = 4/N``.
 ``rs_gap = 4 det C⊥ / |m|² - 1`` (0 for a minimal-uncertainty state).
 
 At order K, a, b, c and rs_gap are expanded in λ to order K *as a whole* (frame, normalisation
-and numerator together, DESIGN §3); the same formulas serve exact moments, as plain numbers.
+and numerator together, ``docs/algorithm/squeezing.md``); the same formulas serve exact moments, as plain numbers.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``PowerSeries([c0, c1, ..., cK])`` stands for ``c0 + c1 λ + ... + cK λ^K + O(λ^{K+1})``.
 Products, inverses and square roots are truncated at the common order K, which is what the
-consistent order-K expansion of DESIGN §3 needs.
+consistent order-K expansion of ``docs/algorithm/squeezing.md`` needs.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def test_points_below_n_min_use_numeric_series(capsys, tmp_path):
 def test_method_pure(capsys):
     rows = run_json(capsys, "evaluate", "xyz", "--order", "1", "--N", "20", *XYZ_SETS, "--method", "pure")
     assert rows[0]["method"] == "pure"
-    # pure-state and Liouvillian theories agree at first order with emission only (DESIGN §3)
+    # pure-state and Liouvillian theories agree at first order with emission only (docs/algorithm/perturbation-theory.md)
     assert rows[0]["xi2_R"] == pytest.approx(xyz_first_order(20, 0.5, 1.0, 0.001, 1.0), abs=1e-9)
     rows2 = run_json(capsys, "evaluate", "xyz", "--order", "2", "--N", "20", *XYZ_SETS, "--method", "pure")
     assert rows2[0]["method"] == "pure" and rows2[0]["order"] == 2

@@ -127,7 +127,7 @@ def test_high_order_error_scaling_exact_arithmetic(name, N, fixed, small, lams, 
     assert slope([float(sympy.Rational(x)) for x in lams], errs) > order + 1 - 0.2, errs
 
 
-# ---- closed-form oracles (DESIGN §4, §7) ---------------------------------------------------------
+# ---- closed-form oracles (docs/algorithm/testing.md) ------------------------------------------------------
 
 
 def _first_order_radius_squared(d) -> sympy.Expr:

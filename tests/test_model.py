@@ -1,6 +1,6 @@
 """Models: parsing with an explicit symbol table, checks and their errors, built-ins, TOML.
 
-Conventions (DESIGN §2): ``S_a = (1/2) sum_i sigma^a_i``, ``Sp = Sx + i Sy``, ``Sm = Sx - i Sy``;
+Conventions (docs/algorithm/conventions.md): ``S_a = (1/2) sum_i sigma^a_i``, ``Sp = Sx + i Sy``, ``Sm = Sx - i Sy``;
 every free name of a model string is a real parameter, ``N`` a positive integer.
 """
 
@@ -470,8 +470,8 @@ Sx, Sy, Sz = spinpoly.Sx, spinpoly.Sy, spinpoly.Sz
 _N = symsteady.model.N
 J, Jz, delta, gamma = (real(n) for n in ("J", "Jz", "delta", "gamma"))
 Delta, Jx, Omega, U, Gamma = (real(n) for n in ("Delta", "Jx", "Omega", "U", "Gamma"))
-DESIGN = {
-    # name: (parameters, sector, small, H from DESIGN §2, nonzero rates)
+CONVENTIONS = {
+    # name: (parameters, sector, small, H as in docs/algorithm/conventions.md, nonzero rates)
     "xyz": (["J", "Jz", "delta", "gamma"], "permutation-invariant", delta,
             (2 / _N) * ((J + delta) * Sx**2 + (J - delta) * Sy**2 + Jz * Sz**2),
             {"local_emission": gamma}),
@@ -485,12 +485,12 @@ DESIGN = {
 
 
 def test_builtin_names():
-    assert set(symsteady.models.BUILTIN) == set(DESIGN)
+    assert set(symsteady.models.BUILTIN) == set(CONVENTIONS)
 
 
-@pytest.mark.parametrize("name", list(DESIGN))
+@pytest.mark.parametrize("name", list(CONVENTIONS))
 def test_builtin_models_match_design(name):
-    params, sector, small, ham, rates = DESIGN[name]
+    params, sector, small, ham, rates = CONVENTIONS[name]
     m = symsteady.builtin(name)
     assert symsteady.load(name).poly == m.poly
     assert m.name == name
@@ -503,11 +503,11 @@ def test_builtin_models_match_design(name):
         assert v == rates.get(r, 0), r
 
 
-@pytest.mark.parametrize("name", list(DESIGN))
+@pytest.mark.parametrize("name", list(CONVENTIONS))
 def test_builtin_derivation_sector(name):
     d = derive(symsteady.builtin(name), 1)
-    assert d.sector == DESIGN[name][1]
-    assert d.lam == DESIGN[name][2]
+    assert d.sector == CONVENTIONS[name][1]
+    assert d.lam == CONVENTIONS[name][2]
 
 
 def test_xyz_first_order_closed_form():

@@ -1,7 +1,7 @@
 """The quantities a generated kernel exposes, read off a :class:`~symsteady.derivation.Derivation`.
 
 Every quantity is a list of real sympy expressions (its *inputs*, sharing one CSE) and a *kind*
-that says how the backends combine them (DESIGN §2, the conventions of
+that says how the backends combine them (``docs/algorithm/conventions.md``, the conventions of
 :mod:`symsteady.observables`):
 
 * ``scalar``: the one input (``a_R``, …, ``rs_gap``);
