@@ -16,7 +16,7 @@ the basis. Right actions follow from the adjoint: ``X W = (W^dag X^dag)^dag`` an
 
 A *step* is ``(side, rule)``: ``"ket"`` applies the rule to the key, ``"bra"`` to its adjoint
 and takes the adjoint back (a right action). A *chain* is a tuple of steps applied in order;
-``Basis.chain`` runs it on one key, :mod:`symsteady.exact_matrix` on arrays of keys. The
+``Basis.chain`` runs it on one key, :mod:`symsteady.exact.matrix` on arrays of keys. The
 validity, trace-support and norm functions are array-friendly too (``&``, not ``and``).
 """
 

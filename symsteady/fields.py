@@ -9,6 +9,10 @@ The same recursion runs on every backend:
 
 ``N`` is the field element standing for the emitter number; ``n_int`` is its integer value
 when known (then orbit elements that do not exist at that N are dropped).
+
+sympy's domains ``QQ``, ``QQ_I`` and the fraction fields run on python-flint's ``fmpz``/``fmpq``
+when python-flint is installed (sympy picks it up by itself; a dependency of symsteady for
+that reason: a three-process order-2 derivation takes 5 s instead of 275 s).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from symsteady.algebra import (
 )
 from symsteady.errors import MethodError
 from symsteady.fields import ComplexField, DomainField
+from symsteady.processes import PROCESSES, process
 from symsteady.liouvillian import Superoperator
 from symsteady.model import N as N_SYM
 
@@ -169,6 +170,7 @@ def hamiltonian_matrix(N: int, ham: dict) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- 1. letters and words
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", FIELDS)
 @pytest.mark.parametrize("N", [1, 2, 3, 4, 5])
 def test_orbit_words_left_and_right(N, kind):
@@ -229,6 +231,7 @@ RULES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", FIELDS)
 @pytest.mark.parametrize("N", [1, 2, 3, 4, 5, 6])
 def test_local_rules_vs_site_sums(N, kind):
@@ -266,6 +269,7 @@ def test_orbit_adjoint_and_trace_of_random_operator(N, kind):
     assert abs(got_tr - np.trace(M)) <= TOL * max(1.0, abs(np.trace(M)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", FIELDS)
 @pytest.mark.parametrize("N", [1, 2, 3, 4, 5])
 def test_orbit_expect(N, kind):
@@ -319,14 +323,17 @@ RATES = {
     "collective_emission": sympy.Rational(5, 11),
     "local_dephasing": sympy.Rational(2, 9),
     "local_pumping": sympy.Rational(7, 13),
+    "collective_dephasing": sympy.Rational(4, 15),
 }
 RATE_CASES = {
     "hamiltonian_only": {},
     **{name: {name: value} for name, value in RATES.items()},
+    "collective": {k: v for k, v in RATES.items() if not process(k).local},
     "all": dict(RATES),
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(RATE_CASES))
 @pytest.mark.parametrize("kind", FIELDS)
 @pytest.mark.parametrize("N", [2, 3, 4, 5])
@@ -362,6 +369,7 @@ def test_superoperator_orbit_single_keys_all_rates(N):
         assert_close(op_matrix(N, L.apply({key: field.one})), want, str(key))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("N", [2, 3, 4, 5])
 def test_superoperator_exact_equals_complex(N):
     """The exact and the float field give the same image, coefficient by coefficient."""
@@ -399,6 +407,7 @@ def test_symmetric_valid_and_block_keys(N):
             assert basis.block_keys(a, b) == [(a, b)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", FIELDS)
 @pytest.mark.parametrize("N", [1, 2, 3, 4, 5])
 def test_symmetric_words_left_and_right(N, kind):
@@ -429,7 +438,7 @@ def test_symmetric_trace_adjoint_expect(N, kind):
         assert abs(to_complex(basis.expect(word, op)) - want) <= TOL * max(1.0, abs(want)), word
 
 
-@pytest.mark.parametrize("case", ["hamiltonian_only", "collective_emission"])
+@pytest.mark.parametrize("case", ["hamiltonian_only", "collective_emission", "collective_dephasing", "collective"])
 @pytest.mark.parametrize("kind", FIELDS)
 @pytest.mark.parametrize("N", [1, 2, 3, 4, 5])
 def test_superoperator_symmetric_vs_full(N, kind, case):
@@ -454,7 +463,7 @@ def test_symmetric_and_orbit_superoperators_agree(N):
     rng = np.random.default_rng(900 + N)
     ham = random_hamiltonian(rng)
     F = DomainField(n=N)
-    rates = {"collective_emission": F.convert(RATES["collective_emission"])}
+    rates = {k: F.convert(v) for k, v in RATE_CASES["collective"].items()}
     Lo = Superoperator(OrbitBasis(F), {w: F.convert(c) for w, c in ham.items()}, rates)
     Ls = Superoperator(SymmetricBasis(F), {w: F.convert(c) for w, c in ham.items()}, rates)
     for a in range(N + 1):
@@ -464,7 +473,7 @@ def test_symmetric_and_orbit_superoperators_agree(N):
             assert_close(op_matrix(N, img_o), op_matrix(N, img_s), str((a, b)))
 
 
-@pytest.mark.parametrize("rate", ["local_emission", "local_dephasing", "local_pumping"])
+@pytest.mark.parametrize("rate", [p.key for p in PROCESSES if p.local])
 def test_symmetric_superoperator_refuses_local_rates(rate):
     F = ComplexField(3)
     with pytest.raises(MethodError):
@@ -488,6 +497,7 @@ SYMBOLIC_WORDS = WORDS_1 + WORDS_2 + [("p", "m", "z"), ("m", "p", "p"), ("m", "m
                                       ("p", "p", "m"), ("m", "z", "p")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["orbit", "symmetric"])
 @pytest.mark.parametrize("n", [4, 5])
 def test_symbolic_N_words_reduce_to_integer_N(kind, n):
@@ -518,6 +528,7 @@ def test_symbolic_N_words_reduce_to_integer_N(kind, n):
     assert checked > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [4, 5])
 def test_symbolic_N_words_match_matrices(n):
     """The symbolic coefficients at N = n reproduce W @ B directly (not only via the integer field)."""

@@ -62,6 +62,7 @@ def test_evaluate_json_row(capsys):
     assert -math.pi / 2 < row["theta"] <= math.pi / 2
 
 
+@pytest.mark.slow
 def test_evaluate_json_subprocess():
     """The installed console script, end to end."""
     proc = subprocess.run(
@@ -99,6 +100,7 @@ def _sets(point: dict) -> list[str]:
     return out
 
 
+@pytest.mark.slow
 def test_evaluate_points_file(capsys, tmp_path):
     path = tmp_path / "points.json"
     path.write_text(json.dumps(POINTS))
@@ -132,6 +134,7 @@ def test_points_below_n_min_use_numeric_series(capsys, tmp_path):
         assert math.isfinite(r2["xi2_R"])
 
 
+@pytest.mark.slow
 def test_method_pure(capsys):
     rows = run_json(capsys, "evaluate", "xyz", "--order", "1", "--N", "20", *XYZ_SETS, "--method", "pure")
     assert rows[0]["method"] == "pure"
@@ -152,6 +155,7 @@ def test_order_3_numeric_series(capsys):
 # ---- derive -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_derive_xyz_order_2(capsys):
     code, out, err = run(capsys, "derive", "xyz", "--order", "2")
     assert code == 0 and err == ""
@@ -166,6 +170,7 @@ def test_derive_xyz_order_2(capsys):
     assert "sector permutation-invariant" in out
 
 
+@pytest.mark.slow
 def test_derive_latex(capsys):
     code, out, err = run(capsys, "derive", "xyz", "--order", "2", "--latex")
     assert code == 0 and err == ""
@@ -192,6 +197,7 @@ def test_derive_toml_file(capsys, tmp_path):
 # ---- the default job --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_arguments(capsys):
     code, out, err = run(capsys)
     assert code == 0 and err == ""
@@ -212,6 +218,7 @@ def test_no_arguments(capsys):
     )
 
 
+@pytest.mark.slow
 def test_no_arguments_subprocess():
     proc = subprocess.run(console_script(), capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -277,7 +284,7 @@ def test_unreadable_points_file(capsys, tmp_path, make):
 
 
 def test_points_file_with_infinite_N(capsys, tmp_path):
-    """BUG: json reads ``Infinity``; point_table's int(float('inf')) raises a raw OverflowError,
+    """BUG: json reads ``Infinity``; the point check's int(float('inf')) raises a raw OverflowError,
     so the command dies with a traceback instead of 'symsteady: error: N must be ...'."""
     path = tmp_path / "inf.json"
     path.write_text('[{"N": Infinity, "J": 0.5, "Jz": 1, "delta": 0.01, "gamma": 1}]')
@@ -307,6 +314,7 @@ def test_model_errors_on_the_command_line(capsys, tmp_path):
     assert_clean_error(*run(capsys, "derive", str(path)), "local_pumping")
 
 
+@pytest.mark.slow
 def test_error_subprocess_no_traceback():
     proc = subprocess.run([*console_script(), "derive", "nosuchmodel"], capture_output=True, text=True,
                           timeout=60)

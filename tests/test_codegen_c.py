@@ -28,6 +28,7 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(symsteady.models.BUILTIN))
 def test_compiles_warning_free(name, tmp_path):
     gcc = require_tool("gcc")
@@ -41,6 +42,7 @@ def test_compiles_warning_free(name, tmp_path):
         assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
 
+@pytest.mark.slow
 def test_header_declares_loops_and_manifest():
     s = c_sources(derivation("xyz"))
     assert s.prefix == "symsteady_xyz_o2"
@@ -52,6 +54,7 @@ def test_header_declares_loops_and_manifest():
     assert s.manifest["arguments"] == ["N", "J", "Jz", "delta", "gamma"]
 
 
+@pytest.mark.slow
 def test_loader_caches_by_content_hash(cache, monkeypatch):
     require_tool("cc", "gcc")
     sources = c_sources(derivation("tfi"), CConfig(quantities=("xi2_R", "mean")))
@@ -77,6 +80,7 @@ def test_loader_caches_by_content_hash(cache, monkeypatch):
         kernel.xi2_R(N=10, Delta=0.3, gamma=1.0)
 
 
+@pytest.mark.slow
 def test_loader_reads_a_generated_folder(tmp_path, cache):
     require_tool("cc", "gcc")
     d = derivation("resonance_fluorescence")

@@ -24,6 +24,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+@pytest.mark.slow
 def test_generate_numpy(tmp_path, capsys):
     target = tmp_path / "xyz_o2.py"
     code, out, err = run(capsys, "generate", "xyz", "--order", "2", "--lang", "numpy", "-o", str(target))
@@ -36,6 +37,7 @@ def test_generate_numpy(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow
 def test_generate_c_and_latex(tmp_path, capsys):
     code, _, _ = run(capsys, "generate", "tfi", "--order", "1", "--lang", "c", "-o", str(tmp_path / "kern"))
     assert code == 0
@@ -46,6 +48,7 @@ def test_generate_c_and_latex(tmp_path, capsys):
     assert code == 0 and "\\documentclass" not in (tmp_path / "s.tex").read_text()
 
 
+@pytest.mark.slow
 def test_generate_build(tmp_path, capsys):
     require_tool("cc", "gcc")
     require_tool("pdflatex")
@@ -58,6 +61,7 @@ def test_generate_build(tmp_path, capsys):
     assert (tmp_path / "rf.pdf").is_file()
 
 
+@pytest.mark.slow
 def test_generate_errors(tmp_path, capsys):
     taken = tmp_path / "file.txt"
     taken.write_text("keep")
@@ -75,6 +79,7 @@ def test_generate_errors(tmp_path, capsys):
         generate("xyz", "numpy", tmp_path / "x.py", snippets=True)
 
 
+@pytest.mark.slow
 def test_toml_model_without_small_parameter(tmp_path, capsys):
     """A formal λ on the U(1)-breaking part, set to 1: the kernels evaluate at λ = 1."""
     spec = tmp_path / "ising.toml"

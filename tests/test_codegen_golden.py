@@ -34,11 +34,13 @@ def outputs(name: str) -> dict[str, str]:
     return {k: v.replace(f"symsteady {__version__}", "symsteady VERSION") for k, v in texts.items()}
 
 
+@pytest.mark.slow
 def test_headers_name_the_version():
     d = derivation("xyz")
     assert f"symsteady {__version__}" in numpy_module(d) and f"symsteady {__version__}" in c_sources(d).c
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(symsteady.models.BUILTIN))
 def test_golden(name, update_golden):
     for filename, text in outputs(name).items():
@@ -55,6 +57,7 @@ def test_golden(name, update_golden):
             pytest.fail(f"{filename} changed (regenerate if intended, see the docstring):\n{diff[:4000]}")
 
 
+@pytest.mark.slow
 def test_goldens_have_no_strays(update_golden):
     """Every golden file belongs to a built-in model (a removed model leaves no stale file)."""
     if update_golden:

@@ -41,6 +41,7 @@ def case(request) -> Case:
     return Case(request.param)
 
 
+@pytest.mark.slow
 def test_numpy_kernels_match_mpmath_reference(case):
     errors = {q: max_relative_error(getattr(case.module, q)(**case.points), ref)
               for q, ref in case.reference.items()}
@@ -50,6 +51,7 @@ def test_numpy_kernels_match_mpmath_reference(case):
     assert not bad, f"{case.d.model.name}: {bad}"
 
 
+@pytest.mark.slow
 def test_c_kernels_match_mpmath_reference(case):
     require_tool("cc", "gcc")
     kernel = load_c_kernel(c_sources(case.d))
@@ -70,6 +72,7 @@ def test_reference_is_not_trivially_equal(case):
 EVALUATE_TOL = {"driven_ising": 1e-10}
 
 
+@pytest.mark.slow
 def test_kernels_agree_with_evaluate(case):
     """Where the closed form holds (N >= n_min), the kernels give what ``evaluate`` gives."""
     keep = case.points["N"] >= case.d.n_min
@@ -88,6 +91,7 @@ def test_kernels_agree_with_evaluate(case):
         assert max_relative_error(got.reshape(len(idx), -1), want.reshape(len(idx), -1)) <= tol, key
 
 
+@pytest.mark.slow
 def test_xyz_signature_and_broadcasting():
     m = load_numpy_module(numpy_module(derivation("xyz")), "gen_xyz_sig")
     sig = inspect.signature(m.xi2_R)
@@ -106,6 +110,7 @@ def test_xyz_signature_and_broadcasting():
     assert np.allclose(m.rs_gap(N=[4, 5], J=0.5, delta=0.0, Jz=1.0, gamma=1.0), 0.0)
 
 
+@pytest.mark.slow
 def test_numpy_module_imports_only_numpy_and_documents_itself():
     d = derivation("xyz")
     source = numpy_module(d)
@@ -128,6 +133,7 @@ def test_numpy_module_imports_only_numpy_and_documents_itself():
     assert "_x0 = " in source  # common subexpressions eliminated
 
 
+@pytest.mark.slow
 def test_highprec_precision_and_errors():
     """At 60 digits, a rational result agrees with exact rational arithmetic to ~1e-58."""
     import mpmath

@@ -55,6 +55,7 @@ def extra_rates_params(extra_rates):
     return {f"r_{k}": v for k, v in (extra_rates or {}).items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 @pytest.mark.parametrize("N", [4, 9])
 @pytest.mark.parametrize("order", [1, 2])
@@ -71,6 +72,7 @@ def _with_extra(name: str, extra: dict[str, float]) -> Model:
 
 @pytest.mark.parametrize("extra", [{"local_dephasing": 0.3}, {"collective_emission": 0.5},
                                    {"local_dephasing": 0.2, "collective_emission": 0.4}])
+@pytest.mark.slow
 @pytest.mark.parametrize("order", [1, 2])
 def test_dephasing_and_collective_emission_scaling(extra, order):
     fixed, small, lams = CASES["xyz"]
@@ -115,6 +117,7 @@ def series_xi2_mp(model, order, point, lam) -> mpmath.mpf:
     ("xyz", 4, {"J": "1/2", "Jz": 1, "gamma": 1}, "delta", ("1/20", "1/40", "1/80")),
     ("driven_ising", 3, {"Delta": 1, "U": "1/2", "gamma": 1}, "Omega", ("1/20", "1/40", "1/80")),
 ])
+@pytest.mark.slow
 @pytest.mark.parametrize("order", [3, 4])
 def test_high_order_error_scaling_exact_arithmetic(name, N, fixed, small, lams, order):
     model = builtin(name)
@@ -136,6 +139,7 @@ def _first_order_radius_squared(d) -> sympy.Expr:
     return sympy.factor(b**2 + c**2)
 
 
+@pytest.mark.slow
 def test_xyz_first_order_closed_form():
     d = symsteady.derive(builtin("xyz"), 1)
     N = symsteady.model.N
@@ -188,6 +192,7 @@ def test_driven_ising_product_state_order_six(N):
 # ---- the two methods ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_full_and_pure_agree_at_first_order(name):
     full = symsteady.derive(builtin(name), 1, "full")
@@ -196,6 +201,7 @@ def test_full_and_pure_agree_at_first_order(name):
         assert sympy.simplify(full.pieces[k] - pure.pieces[k]) == 0, k
 
 
+@pytest.mark.slow
 def test_full_and_pure_differ_at_second_order():
     full = symsteady.derive(builtin("xyz"), 2, "full")
     pure = symsteady.derive(builtin("xyz"), 2, "pure")

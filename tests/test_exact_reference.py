@@ -151,6 +151,7 @@ EXTRAS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("N", [4, 5])
 @pytest.mark.parametrize("extra,tol", EXTRAS)
 def test_piqs_matches_full_xyz(N, extra, tol):
@@ -167,6 +168,7 @@ def test_piqs_matches_full_xyz(N, extra, tol):
     assert _max_diff(full, auto) < tol
 
 
+@pytest.mark.slow
 def test_piqs_matches_full_xyz_N6_all_processes():
     extra = dict(local_dephasing=0.3, collective_emission=0.7, local_pumping=0.2)
     full = er.reference_moments("xyz", 6, XYZ, extra, backend="full")
@@ -280,6 +282,7 @@ def test_squeezing_synthetic_direction(phi):
     assert abs(n[0]) < 1e-14
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("N,chit", [(10, 0.05), (20, 0.03), (7, 0.2)])
 def test_squeezing_one_axis_twisting_kitagawa_ueda(N, chit):
     """H = chi Sz^2 on a CSS along +x (Kitagawa & Ueda 1993 closed form)."""

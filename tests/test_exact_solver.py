@@ -116,6 +116,7 @@ def test_key_space_sizes_and_norms():
 # ---- agreement with QuTiP and the 2^N space ---------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("N", [2, 7, 20])
 @pytest.mark.parametrize("name", list(PARAMS))
 def test_builtin_models_agree_with_qutip(name, N):
@@ -124,6 +125,7 @@ def test_builtin_models_agree_with_qutip(name, N):
     assert_agree(ours, reference(name, N), N)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("N", [1, 3, 5])
 @pytest.mark.parametrize("name", list(PARAMS))
 def test_builtin_models_agree_with_full_space(name, N):
@@ -137,6 +139,7 @@ def test_builtin_models_agree_with_full_space(name, N):
     {"collective_emission": 0.4},
     {"collective_emission": 0.4, "local_dephasing": 0.15},
 ])
+@pytest.mark.slow
 @pytest.mark.parametrize("N", [4, 12, 20])
 def test_extra_processes_agree_with_piqs(extra, N):
     """Local dephasing, collective + local emission on xyz, against piqs in double precision."""
@@ -161,6 +164,7 @@ def test_pumping_agrees_with_full_space(name, extra, N):
 # ---- where piqs breaks down: non-interacting driving ------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("N", [4, 20, 100])
 def test_noninteracting_driving_is_the_product_state(N):
     """driven_ising at U = 0 (even N: piqs' direct solve calls its Liouvillian singular): our
@@ -176,6 +180,7 @@ def test_noninteracting_driving_is_the_product_state(N):
     assert abs(obs["mean"][2] - N * sz / 2) <= 1e-10 * N
 
 
+@pytest.mark.slow
 def test_no_overflow_at_N_200_with_a_spread_state():
     """Pumping spreads the state over C(200, 67) ~ 1e54 configurations: moments still exact.
     Δ Sz with emission γ and pumping γp: product state with <sigma^z> = s = (γp-γ)/(γp+γ)."""

@@ -101,6 +101,7 @@ def test_report_flags_points_beyond_the_mean_field_line():
     assert "beyond the mean-field instability line: 3 points, 3 of them flagged" in text
 
 
+@pytest.mark.slow
 def test_compare_checks_rows():
     model = builtin("tfi")
     p = [{"N": 6, "Jx": 0.1, "Delta": -1, "gamma": 1}]

@@ -293,13 +293,13 @@ def test_bad_N(n):
 @pytest.mark.parametrize("n", [float("inf"), float("-inf"), 10**400, "1e400"],
                          ids=["inf", "-inf", "10**400", "'1e400'"])
 def test_non_finite_N_is_a_parameter_error(n):
-    """BUG: point_table catches only TypeError/ValueError; int(inf) raises OverflowError."""
+    """BUG: the point check caught only TypeError/ValueError; int(inf) raises OverflowError."""
     with pytest.raises(ParameterError, match="N"):
         evaluate(symsteady.builtin("xyz"), 1, [{**XYZ_POINT, "N": n}])
 
 
 def test_huge_parameter_is_a_parameter_error():
-    """BUG: float(10**400) raises OverflowError, not caught in point_table."""
+    """BUG: float(10**400) raises OverflowError, not caught by the point check."""
     with pytest.raises(ParameterError, match="J"):
         evaluate(symsteady.builtin("xyz"), 1, [{**XYZ_POINT, "J": 10**400}])
 
@@ -322,6 +322,7 @@ def test_missing_and_unknown_parameters():
         evaluate(symsteady.builtin("xyz"), 1, [{**XYZ_POINT, "J": float("nan")}])
 
 
+@pytest.mark.slow
 def test_pure_method_with_dephasing():
     m = Model(XYZ_H, local_emission="gamma", local_dephasing="g", small="delta")
     with pytest.raises(MethodError) as exc:
@@ -510,6 +511,7 @@ def test_builtin_derivation_sector(name):
     assert d.lam == CONVENTIONS[name][2]
 
 
+@pytest.mark.slow
 def test_xyz_first_order_closed_form():
     d = derive(symsteady.builtin("xyz"), 1)
     oracle = 1 - 4 * abs(delta) * (_N - 1) / _N / sympy.sqrt(16 * (J - Jz) ** 2 * (_N - 2) ** 2 / _N**2 + gamma**2)
@@ -528,6 +530,7 @@ small = "delta"
 """
 
 
+@pytest.mark.slow
 def test_toml_model_matches_builtin(tmp_path):
     path = tmp_path / "xyz_model.toml"
     path.write_text(ISSUE_TOML)
@@ -552,6 +555,7 @@ def test_toml_name_defaults_to_stem(tmp_path):
 # ---- without `small`: formal lambda on the U(1)-breaking part --------------------------------
 
 
+@pytest.mark.slow
 def test_formal_lambda_matches_driven_ising():
     m = Model("2*Omega*Sx + Delta*Sz + (4*U/N)*Sz**2", local_emission="gamma")
     assert m.small is None
@@ -577,6 +581,7 @@ def test_formal_lambda_matches_driven_ising():
 # ---- sympy expressions as Hamiltonians --------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("user_N", [symsteady.model.N, sympy.Symbol("N")], ids=["symsteady.model.N", "plain-N"])
 def test_sympy_hamiltonian_matches_string(user_N):
     uJ, uJz, udelta, ugamma = sympy.symbols("J Jz delta gamma")  # not declared real
@@ -603,6 +608,7 @@ def test_sympy_hamiltonian_with_sp_sm():
     assert not math.isnan(evaluate(m, 2, [{"N": 5, "Omega": 0.01, "Gamma": 1.0}])[0]["xi2_R"])
 
 
+@pytest.mark.slow
 def test_huge_power_refused_quickly():
     """BUG (safety): the parser evaluates integer powers without a bound, so '9**9**9*Sx'
     (a 370-million-digit integer) keeps the process busy far longer than any model should."""

@@ -37,6 +37,7 @@ def test_committed_notebook_is_clean(name):
     assert (NOTEBOOKS / "figures" / f"{name}.png").read_bytes()[:8] == PNG_MAGIC
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_quick(name, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")

@@ -120,6 +120,7 @@ def _expr_and_matrix(terms, N=NMAT):
     return expr, M
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, database=None)
 @given(_poly)
 def test_from_expr_random_polynomials(terms):
@@ -211,6 +212,7 @@ def test_from_expr_rejects_non_polynomials(expr):
 
 
 # ---------------------------------------------------------------- adjoint
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, database=None)
 @given(_poly)
 def test_adjoint_is_conjugate_transpose(terms):

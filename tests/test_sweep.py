@@ -155,6 +155,7 @@ def cluster():
         yield c
 
 
+@pytest.mark.slow
 def test_dask_sweep_equals_serial_sweep(cluster):
     model = builtin("xyz")
     grid = sw.make_grid(model, ["Jx=-1:3:4", "Jy=-1:3:3"], XYZ_PLANE, N=6)
@@ -172,6 +173,7 @@ def test_worker_errors_reach_the_caller(cluster):
         sw.sweep(model, grid, ["exact"], scheduler=cluster.scheduler_address, chunk_size=1)
 
 
+@pytest.mark.slow
 def test_cli_sweep_on_existing_scheduler(cluster, tmp_path, capsys):
     out, png = tmp_path / "s.csv", tmp_path / "s.png"
     code = main(["sweep", "tfi", "--vary", "Jx=0:2:5", "--set", "Delta=-6", "--set", "gamma=1", "--N", "8",
@@ -189,6 +191,7 @@ def test_cli_sweep_on_existing_scheduler(cluster, tmp_path, capsys):
     assert_png(png)
 
 
+@pytest.mark.slow
 def test_cli_sweep_default_local_cluster(tmp_path, capsys):
     pytest.importorskip("distributed")
     out = tmp_path / "s.csv"
@@ -205,6 +208,7 @@ def test_cli_sweep_default_local_cluster(tmp_path, capsys):
                                              6).points(), "exact")]
 
 
+@pytest.mark.slow
 def test_local_cluster_workers_keep_the_default_malloc(tmp_path):
     """Dask's MALLOC_TRIM_THRESHOLD_ slows the exact solver down; our local cluster unsets it."""
     pytest.importorskip("distributed")
@@ -255,6 +259,7 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
 # ---- plots -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_map_plot_with_mean_field_line(tmp_path):
     from symsteady import plotting
 
@@ -269,6 +274,7 @@ def test_map_plot_with_mean_field_line(tmp_path):
     assert "mean-field instability" in labels and r"$|\Delta\xi^2_R| = 0.01$" in labels
 
 
+@pytest.mark.slow
 def test_line_plot_marks_the_tfi_instability(tmp_path):
     from symsteady import plotting
 

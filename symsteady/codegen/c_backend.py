@@ -8,7 +8,8 @@ reading ``n`` points from the input arrays and writing ``n`` values to each outp
 (complex ρ_k coefficients as ``B_a_b_c_re``/``B_a_b_c_im`` pairs; ``cov`` as xx, xy, xz, yy,
 yz, zz). ``const char *PREFIX_manifest(void)`` returns a JSON description (arguments,
 quantities, components) used by :mod:`symsteady.codegen.c_loader`. The file compiles cleanly
-with ``-std=c99 -O2 -Wall -Wextra -pedantic -Werror``.
+with ``-std=c99 -O2 -Wall -Wextra -pedantic -Werror`` (tested); the loader builds it with
+:data:`symsteady.codegen.config.DEFAULT_C_FLAGS`.
 """
 
 from __future__ import annotations

@@ -175,19 +175,13 @@ def _group_monomials(h: sympy.Expr) -> list[tuple[sympy.Expr, sympy.Expr]]:
 
 def dissipators(d: Derivation, printer: SymsteadyLatexPrinter) -> list[str]:
     """The dissipative terms of the Lindblad equation, one per nonzero rate."""
-    forms = {
-        "local_emission": "\\sum_{i=1}^{N} \\mathcal{D}[\\sigma^{-}_{i}]\\rho",
-        "collective_emission": "\\mathcal{D}[S_{-}]\\rho",
-        "local_dephasing": "\\sum_{i=1}^{N} \\mathcal{D}[\\sigma^{z}_{i}]\\rho",
-        "local_pumping": "\\sum_{i=1}^{N} \\mathcal{D}[\\sigma^{+}_{i}]\\rho",
-    }
     out = []
-    for rate, value in d.model.rates.items():
-        if value != 0:
-            text = printer.doprint(value)
-            if isinstance(value, sympy.Add):
-                text = f"\\left({text}\\right)"
-            out.append(f"{text} {forms[rate]}")
+    for p in d.model.processes:
+        value = d.model.rate(p.key)
+        text = printer.doprint(value)
+        if isinstance(value, sympy.Add):
+            text = f"\\left({text}\\right)"
+        out.append(f"{text} {p.latex}")
     return out
 
 

@@ -61,7 +61,7 @@ class ExactSolution:
         return moments_from_expectations(ComplexField(self.space.n), self.expect)
 
     def observables(self) -> dict[str, Any]:
-        """Squeezing, direction, mean, covariance and rs_gap (as :func:`exact_observables_at`)."""
+        """Squeezing, direction, mean, covariance and rs_gap (the keys of an ``evaluate`` row)."""
         mean, second = self.moments()
         return exact_observables(self.space.n, np.array([complex(m).real for m in mean]),
                                  np.array([[complex(s).real for s in row] for row in second]))

@@ -167,7 +167,7 @@ class SweepResult:
         return self.run(method).values(name, self.grid.shape)
 
     def compare(self, tolerance: float = 0.01, quantity: str = "xi2_R"):
-        """The :class:`~symsteady.diagnostics.DivergenceReport` of the perturbative run against the exact one."""
+        """The :class:`~symsteady.sweep.compare.DivergenceReport` of the perturbative run against the exact one."""
         from .compare import compare
 
         pert = [r for r in self.runs if r.method != "exact"]

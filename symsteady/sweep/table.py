@@ -13,13 +13,10 @@ import contextlib
 import csv
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..files import write_atomic
-
-if TYPE_CHECKING:
-    from .grid import Grid
-    from .run import Run
+from .grid import Grid
 
 Row = dict[str, Any]
 AXIS_KEYS = "xyz"
@@ -52,8 +49,9 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def write_csv(path: str | Path, grid: Grid, runs: Sequence[Run]) -> Path:
-    """Write every run's rows (grid order, runs one after the other), atomically."""
+def write_csv(path: str | Path, grid: Grid, runs: Sequence[Any]) -> Path:
+    """Write every run's rows (each a :class:`~symsteady.sweep.run.Run`: grid order, runs one
+    after the other), atomically."""
     coords = grid.coordinate_rows()
     extra = grid.extra_axes
     header: list[str] | None = None
