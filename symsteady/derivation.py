@@ -23,11 +23,24 @@ from .series import make_series
 
 @dataclass
 class Derivation:
-    """Closed-form results of the order-K perturbative steady state.
+    """Closed-form results of the order-K perturbative steady state (made by :func:`derive`).
 
-    ``pieces`` holds a, b, c of ξ²_R and ξ²_S and rs_gap (polynomials of degree K in λ) from
-    which ``xi2_R = a_R - sqrt(b_R² + c_R²)``. Formulas hold for ``N >= n_min`` and where no
-    expression in ``denominators`` vanishes.
+    Attributes
+    ----------
+    rho : list of dict
+        ``rho[k]`` maps orbit keys to the coefficients of ρ_k: ``(a, b, c)`` for B(a,b,c), or
+        ``(a, b)`` for E(a,b) in the symmetric sector (``sector``).
+    pieces : dict
+        a, b, c of ξ²_R and ξ²_S (``"a_R"`` …) and ``"rs_gap"``, polynomials of degree K in
+        ``lam``; ``xi2_R = a_R - sqrt(b_R² + c_R²)`` (``docs/algorithm/squeezing.md``).
+    mean, cov
+        Mean spin and covariance, polynomials of degree K in ``lam``.
+    n_min : int
+        The formulas hold for N >= n_min (every orbit element they use exists) …
+    denominators : list
+        … and where none of these expressions vanishes.
+    lam : sympy.Symbol
+        The small parameter, or the formal ``lambda`` (``formal``: results at λ = 1).
     """
 
     model: Model
@@ -45,18 +58,22 @@ class Derivation:
 
     @cached_property
     def xi2_R(self) -> sympy.Expr:
+        """Wineland squeezing ``a_R - sqrt(b_R² + c_R²)`` to order K."""
         return minimise(self.pieces["a_R"], self.pieces["b_R"], self.pieces["c_R"], sympy)[0]
 
     @cached_property
     def xi2_S(self) -> sympy.Expr:
+        """Kitagawa–Ueda squeezing ``a_S - sqrt(b_S² + c_S²)`` to order K."""
         return minimise(self.pieces["a_S"], self.pieces["b_S"], self.pieces["c_S"], sympy)[0]
 
     @cached_property
     def theta(self) -> sympy.Expr:
+        """Squeezing angle ``atan2(-c_R, -b_R)/2`` in the frame of ``docs/algorithm/conventions.md#squeezing``."""
         return minimise(self.pieces["a_R"], self.pieces["b_R"], self.pieces["c_R"], sympy)[1]
 
     @property
     def rs_gap(self) -> sympy.Expr:
+        """Minimal-uncertainty gap ``4 det C⊥ / |m|² - 1`` to order K."""
         return self.pieces["rs_gap"]
 
     def coefficients(self, name: str) -> list[sympy.Expr]:
@@ -75,7 +92,41 @@ class Derivation:
 
 
 def derive(model: Model, order: int = 2, method: str = "full") -> Derivation:
-    """Closed-form order-``order`` steady state and squeezing of ``model``."""
+    """Closed-form steady state and squeezing to order K, symbolic in N and the couplings.
+
+    Parameters
+    ----------
+    model : Model
+        A model whose dark state is a steady state of its U(1)-symmetric part.
+    order : int
+        The order K in the small parameter (or in the formal λ).
+    method : {"full", "pure"}
+        ``full``: the Liouvillian expansion, exact order by order; ``pure``: the pure-state
+        (non-Hermitian H_eff) approximation, which misses the quantum-jump part from order 2
+        on (``docs/algorithm/perturbation-theory.md``).
+
+    Returns
+    -------
+    Derivation
+
+    Raises
+    ------
+    DarkStateError
+        A process destroys the dark state (local pumping).
+    NonUniqueSteadyStateError
+        Some excitation block does not decay (no emission).
+    MethodError
+        An unknown method, or ``pure`` with a process whose jumps do not annihilate the dark state.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from symsteady import builtin, derive
+    >>> d = derive(builtin("tfi"), 1)            # ξ²_R = 1 - 4|Jx|(N-1)/(N sqrt(4Δ² + γ²))
+    >>> b, c = d.coefficients("b_R")[1], d.coefficients("c_R")[1]
+    >>> d.n_min, sympy.factor(b**2 + c**2)
+    (2, 16*(N - 1)**2/(N**2*(4*Delta**2 + gamma**2)))
+    """
     if order < 0:
         raise MethodError(f"order must be >= 0, not {order}")
     lam = model.lam

@@ -132,7 +132,7 @@ def evaluate(model: Model, order: int | None, points: Iterable[Point], method: s
     >>> from symsteady import builtin, evaluate
     >>> rows = evaluate(builtin("xyz"), 1, [{"N": 20, "J": 0.5, "Jz": 1, "gamma": 1, "delta": 0.01}])
     >>> round(rows[0]["xi2_R"], 6)
-    0.981049
+    0.981546
     """
     if method not in METHODS:
         raise MethodError(f"unknown method {method!r}; methods: {', '.join(METHODS)}")

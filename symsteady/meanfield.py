@@ -206,9 +206,29 @@ def _lambdified(mf: MeanField):
 def mean_field(model: Model) -> MeanField:
     """The large-N mean-field linearisation around the dark state (see the module docstring).
 
-    Raises :class:`MeanFieldError` when the dark state is not a mean-field fixed point (linear
-    driving such as ``2Ω Sx``, or local pumping) or when the longitudinal component couples to
-    the transverse ones at linear order."""
+    Parameters
+    ----------
+    model : Model
+
+    Returns
+    -------
+    MeanField
+        ``jacobian`` (2×2, acting on δm_x, δm_y), ``condition`` (where the dark state is
+        unstable), ``line(name)`` (the instability line solved for a parameter),
+        ``growth_rate(values)`` and ``unstable(points)`` (vectorised).
+
+    Raises
+    ------
+    MeanFieldError
+        When the dark state is not a mean-field fixed point (linear driving such as ``2Ω Sx``,
+        or local pumping) or when m_z couples to the transverse components at linear order.
+
+    Examples
+    --------
+    >>> from symsteady import builtin, mean_field
+    >>> mean_field(builtin("tfi")).line("Jx")    # Jx = -(4Δ² + γ²)/(16Δ)
+    [-Delta/4 - gamma**2/(16*Delta)]
+    """
     f = equations_of_motion(model)
     dark = {MX: 0, MY: 0, MZ: -N / 2}
     names = ("m_x", "m_y", "m_z")

@@ -25,7 +25,17 @@ def builtin_file(name: str) -> Path:
 
 @cache
 def builtin(name: str) -> Model:
-    """A built-in model by name: one of ``xyz``, ``tfi``, ``driven_ising``, ``resonance_fluorescence``.
+    """A built-in model by name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``xyz``, ``tfi``, ``driven_ising``, ``resonance_fluorescence``
+        (``docs/algorithm/conventions.md#models``).
+
+    Returns
+    -------
+    Model
 
     Raises
     ------
@@ -35,8 +45,8 @@ def builtin(name: str) -> Model:
     Examples
     --------
     >>> from symsteady import builtin
-    >>> builtin("tfi").hamiltonian
-    Delta*Sz + 4*Jx*Sx**2/N
+    >>> builtin("tfi").rates, builtin("tfi").small
+    ({'local_emission': gamma}, Jx)
     """
     if name not in BUILTIN:
         raise ModelError(f"unknown built-in model {name!r}; built-in: {', '.join(BUILTIN)}")
@@ -46,10 +56,27 @@ def builtin(name: str) -> Model:
 def load(spec: str | Path) -> Model:
     """A model from a built-in name or the path of a TOML model file.
 
+    Parameters
+    ----------
+    spec : str or Path
+        A built-in name, or a TOML file with the keys of :class:`Model` (``hamiltonian``,
+        ``small``, ``name``, ``description`` and a rate per process, e.g.
+        ``local_emission = "gamma"``).
+
+    Returns
+    -------
+    Model
+
     Raises
     ------
     ModelError
         When ``spec`` is neither, or the file does not hold a valid model.
+
+    Examples
+    --------
+    >>> from symsteady import load
+    >>> load("resonance_fluorescence").sector
+    'symmetric'
     """
     if str(spec) in BUILTIN:
         return builtin(str(spec))

@@ -24,7 +24,18 @@ from .space import KeySpace, log_binomial
 
 @dataclass
 class ExactSolution:
-    """An exact steady state ``rho = sum_j x[j] B̂_j`` in the normalised basis of ``space``."""
+    """An exact steady state ``rho = sum_j x[j] B̂_j`` in the normalised basis of ``space``
+    (made by :func:`symsteady.exact_solve`).
+
+    Attributes
+    ----------
+    space : KeySpace
+        Every orbit label at this N and its Hilbert–Schmidt norm.
+    x : numpy.ndarray
+        The state's coordinates in the normalised basis.
+    info : SolveInfo
+        How it was obtained: method, iterations, backward error, timings.
+    """
 
     space: KeySpace
     x: np.ndarray
