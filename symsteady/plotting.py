@@ -5,7 +5,7 @@
 * two varied axes: a colour map of the squeezing angle θ ∈ (−π/2, π/2] (cyclic colour map:
   θ and θ ± π are the same axis; grey where θ is undefined) for each method side by side, the
   first axis horizontal; the mean-field instability line (black dashed) and, with an exact
-  run, the contour where |perturbative − exact| of ξ²_R reaches the tolerance.
+  run, the contour where ``|perturbative − exact|`` of ξ²_R reaches the tolerance.
 
 Figures are built with matplotlib's object API (``matplotlib.figure.Figure``), so the global
 pyplot state and backend are left alone; :func:`save` writes a PNG.

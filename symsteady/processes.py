@@ -74,7 +74,7 @@ class Process:
 
 @dataclass(frozen=True)
 class LocalProcess(Process):
-    """``r sum_i D[J_i]``: ``site_matrix`` is J in the single-emitter basis (|down>, |up>);
+    """``r sum_i D[J_i]``: ``site_matrix`` is J in the single-emitter basis ``(|down>, |up>)``;
     ``sandwich`` is the orbit rule of ``sum_i J_i X J_i^dag``; ``one_body = (u, v)`` writes
     ``sum_i J_i^dag J_i = u N + v sum_i sigma^+_i sigma^-_i``."""
 
@@ -155,5 +155,5 @@ def process(key: str) -> Process:
 
 
 def site_matrix(p: LocalProcess) -> sympy.Matrix:
-    """The single-emitter jump matrix J of a local process, basis (|down>, |up>)."""
+    """The single-emitter jump matrix J of a local process, basis ``(|down>, |up>)``."""
     return sympy.Matrix(p.site_matrix)
