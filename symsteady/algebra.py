@@ -8,7 +8,7 @@ Symmetric (Dicke, j = N/2) sector (``SymmetricBasis``), with ``|a>> = sum_{|A|=a
 
     E(a, b) = |a>><<b| = sum_c B(a, b, c),   0 <= a, b <= N.
 
-The rule functions below hold every action (derived in ``docs/algorithm/orbit-basis.md#actions``); they are plain arithmetic
+The rule functions below hold every action (derived in ``docs/algorithm/orbit-basis.md#orbit-actions``); they are plain arithmetic
 in (a, b, c, N), so they work on Python ints, field elements and NumPy arrays alike. Each
 returns pairs ``(coefficient, target key)``; targets outside the valid range are dropped by
 the basis. Right actions follow from the adjoint: ``X W = (W^dag X^dag)^dag`` and

@@ -68,7 +68,7 @@ class Derivation:
 
     @cached_property
     def theta(self) -> sympy.Expr:
-        """Squeezing angle ``atan2(-c_R, -b_R)/2`` in the frame of ``docs/algorithm/conventions.md#squeezing``."""
+        """Squeezing angle ``atan2(-c_R, -b_R)/2`` in the frame of ``docs/algorithm/conventions.md#conventions-squeezing``."""
         return minimise(self.pieces["a_R"], self.pieces["b_R"], self.pieces["c_R"], sympy)[1]
 
     @property

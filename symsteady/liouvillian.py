@@ -1,7 +1,7 @@
 """Lindbladians as linear maps on the orbit basis, order by order in the small parameter.
 
 ``L X = -i[H, X] + sum_p r_p D_p X`` over the model's dissipative processes
-(:mod:`symsteady.processes`, ``docs/algorithm/conventions.md#processes``). Every action comes
+(:mod:`symsteady.processes`, ``docs/algorithm/conventions.md#conventions-processes``). Every action comes
 from :mod:`symsteady.algebra`; the same terms serve the series (one key at a time) and the
 exact solver (arrays of keys, :mod:`symsteady.exact.matrix`).
 """
@@ -21,7 +21,7 @@ from .spinpoly import SpinPoly, Word
 
 def make_basis(model: Model, field: Field) -> Basis:
     """The orbit basis B(a,b,c) when a local process is on; the symmetric (Dicke) sector
-    E(a,b) for collective-only dissipation (``docs/algorithm/orbit-basis.md#symmetric-sector``)."""
+    E(a,b) for collective-only dissipation (``docs/algorithm/orbit-basis.md#orbit-symmetric``)."""
     return OrbitBasis(field) if model.has_local_processes else SymmetricBasis(field)
 
 

@@ -1,7 +1,7 @@
 """Built-in models and loading a model by name or from a TOML file.
 
 The built-in models are model files themselves (``symsteady/model_files/*.toml``, the same
-keys as a user's file); ``docs/algorithm/conventions.md#models`` describes them.
+keys as a user's file); ``docs/algorithm/conventions.md#conventions-models`` describes them.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def builtin(name: str) -> Model:
     ----------
     name : str
         One of ``xyz``, ``tfi``, ``driven_ising``, ``resonance_fluorescence``
-        (``docs/algorithm/conventions.md#models``).
+        (``docs/algorithm/conventions.md#conventions-models``).
 
     Returns
     -------

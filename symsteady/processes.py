@@ -5,8 +5,8 @@ collective spins) or ``r sum_i D[J_i]`` (local: the same single-emitter jump J o
 emitter), with ``D[L]rho = L rho L^dag - {L^dag L, rho}/2`` and a rate r >= 0 (a model may
 make it an expression of its parameters; where it is 0 the process is off). Conventions:
 ``S_a = (1/2) sum_i sigma^a_i``, ``sigma^+ = |up><down|``, ``S_z = (1/2) sum_i sigma^z_i``.
-See ``docs/algorithm/conventions.md#processes`` for the physics and
-``docs/algorithm/orbit-basis.md#actions`` for the orbit-basis actions used here.
+See ``docs/algorithm/conventions.md#conventions-processes`` for the physics and
+``docs/algorithm/orbit-basis.md#orbit-actions`` for the orbit-basis actions used here.
 
 For each process this module holds: its key in a model file, local or collective, its terms
 on the orbit basis (a list of ``(coefficient, chain)`` as :class:`symsteady.liouvillian.Superoperator`

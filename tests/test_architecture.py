@@ -8,6 +8,7 @@ core → solvers (series, exact) → analysis (derivation, evaluation, meanfield
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,28 @@ def test_no_reference_to_documents_outside_the_repository():
     offenders = [str(p.relative_to(root)) for p in files
                  if f"{name}.md" in p.read_text() or f"{name} §" in p.read_text()]
     assert not offenders, offenders
+
+
+def _anchors(page: Path) -> set[str]:
+    """Explicit MyST labels ``(label)=`` and GitHub-style heading slugs of a docs page."""
+    text = page.read_text()
+    labels = set(re.findall(r"^\(([A-Za-z0-9_-]+)\)=\s*$", text, flags=re.M))
+    slugs = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+             for h in re.findall(r"^#+\s+(.*)$", text, flags=re.M)}
+    return labels | slugs
+
+
+def test_cited_docs_pages_and_anchors_exist():
+    """Every ``docs/...md#anchor`` cited in code, tests, notebooks and the README exists."""
+    root = PACKAGE.parent
+    files = [*PACKAGE.rglob("*.py"), *(root / "tests").glob("*.py"), *(root / "templates").glob("*.j2"),
+             *(root / "notebooks").glob("*.ipynb"), root / "README.md"]
+    missing = []
+    for path in files:
+        for page, anchor in re.findall(r"(docs/[A-Za-z0-9_/-]+\.md)(?:#([A-Za-z0-9_-]+))?", path.read_text()):
+            target = root / page
+            if not target.is_file():
+                missing.append(f"{path.name}: {page}")
+            elif anchor and anchor not in _anchors(target):
+                missing.append(f"{path.name}: {page}#{anchor}")
+    assert not missing, missing

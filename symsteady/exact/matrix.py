@@ -8,7 +8,7 @@ Hilbert–Schmidt-normalised basis of :mod:`symsteady.exact.space`: with ``ℓ =
 ``L̂_ij = L_ij exp(ℓ_i - ℓ_j)``.
 
 The steady state solves ``L rho = 0`` with ``Tr rho = 1``: the row of the dark state (the
-last key) is replaced by the trace row (``docs/algorithm/exact-solver.md#trace-row``). ``L``
+last key) is replaced by the trace row (``docs/algorithm/exact-solver.md#exact-trace-row``). ``L``
 is split as ``L0 + L1``, L0 the U(1)-symmetric part (charge-0 words of H and every
 dissipator), L1 the rest.
 """

@@ -12,7 +12,7 @@
 * every solution is checked: backward error at most ACCEPTED_BACKWARD_ERROR, Hilbert–Schmidt
   norm at most 1 (a density matrix).
 
-``docs/algorithm/exact-solver.md#solve`` explains the choices.
+``docs/algorithm/exact-solver.md#exact-gmres`` explains the choices.
 """
 
 from __future__ import annotations

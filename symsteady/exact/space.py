@@ -3,7 +3,7 @@
 Every basis element at a given N (orbit basis: ``C(N+3, 3)`` of them; symmetric sector:
 ``(N+1)^2``) is one unknown. The solver works in the basis normalised by the Hilbert–Schmidt
 norm, ``B̂ = B / ||B||`` with ``||B(a,b,c)||^2 = C(N,a) C(a,c) C(N-a, b-c)``
-(``||E(a,b)||^2 = C(N,a) C(N,b)``), kept as logarithms (``docs/algorithm/exact-solver.md#normalisation``).
+(``||E(a,b)||^2 = C(N,a) C(N,b)``), kept as logarithms (``docs/algorithm/exact-solver.md#exact-normalisation``).
 
 Key order: grouped by the U(1) charge ``q = a - b`` (``q = 0`` last), then by decreasing
 ``a + b``, then by ``c`` — so the U(1)-symmetric part L0, which keeps q and never raises

@@ -2,7 +2,7 @@
 
 L0 conserves the excitation block (a, b) up to jumps that lower both, so it is solved block by
 block from the highest a + b down, the dark-state coefficient fixed last by the trace
-(``docs/algorithm/perturbation-theory.md#order-by-order``).
+(``docs/algorithm/perturbation-theory.md#pt-order-equations``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The pure-state approximation: ``|psi> = |dark> + λ|psi_1> + ...`` from the non-Hermitian
 ``H_eff = H - (i/2) sum_k r_k L_k^dag L_k`` (Rayleigh–Schrödinger, intermediate normalisation),
 ``rho = |psi><psi| / <psi|psi>`` expanded in λ. A labelled approximation: it misses the mixed
-part that quantum jumps add at second order (``docs/algorithm/perturbation-theory.md#pure-state``).
+part that quantum jumps add at second order (``docs/algorithm/perturbation-theory.md#pt-pure-state``).
 """
 
 from __future__ import annotations
