@@ -27,17 +27,10 @@ def _umask() -> int:
 def check_file_target(path: str | Path) -> Path:
     """A path a file may be written to: not an existing folder, its parent a folder (created if
     missing) — otherwise an :class:`~symsteady.errors.OutputError` naming the problem."""
-    path = Path(path)
-    if path.is_dir() or str(path).endswith(os.sep):
+    if Path(path).is_dir() or str(path).endswith(os.sep):
         raise OutputError(f"{path} is a folder; give a file name")
-    parent = path.parent
-    for p in (parent, *parent.parents):
-        if p.exists() and not p.is_dir():
-            raise OutputError(f"cannot write {path}: {p} is a file, not a folder")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the folder {parent}: {exc.strerror}") from None
+    path = Path(path)
+    check_folder_target(path.parent)
     return path
 
 
