@@ -36,10 +36,10 @@ def format_derivation(d: Derivation, latex: bool = False) -> str:
         f"# orbit basis: {'B(a,b,c) = sum_{|A|=a,|B|=b,|A&B|=c} |A><B|' if d.sector != 'symmetric' else 'E(a,b) = |a>><<b|, |a>> = sum_{|A|=a} |A>'}",
         "",
     ]
-    for k, rho in enumerate(d.rho):
+    for k, rho in enumerate(d.rho_factored or d.rho):
         lines.append(f"rho_{k}:")
         for key, v in sorted(rho.items()):
-            lines.append(f"  {_orbit_name(key)}: {show(sympy.factor(v))}")
+            lines.append(f"  {_orbit_name(key)}: {show(v if d.rho_factored else sympy.factor(v))}")
     lines += ["", "xi2_R = a_R - sqrt(b_R**2 + c_R**2) + O(%s**%d), with" % (lam, d.order + 1)]
     for name in ("a_R", "b_R", "c_R"):
         terms = [f"({show(c)})*{lam}**{k}" if k else f"({show(c)})"
@@ -69,10 +69,12 @@ def _points(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def _table(rows: list[dict[str, Any]]) -> str:
     names = list(rows[0]["params"])
-    head = names + ["xi2_R", "xi2_S", "theta", "rs_gap"]
+    extra = ["xi2_R_error"] if rows[0]["method"] != "exact" else []
+    head = names + ["xi2_R", "xi2_S", "theta", "rs_gap"] + extra
     lines = ["  ".join(f"{h:>12}" for h in head)]
     for r in rows:
         vals = [r["params"][n] for n in names] + [r["xi2_R"], r["xi2_S"], r["theta"], r["rs_gap"]]
+        vals += [r[k] for k in extra]
         lines.append("  ".join(f"{v:>12.6g}" if v is not None else f"{'nan':>12}" for v in vals))
     return "\n".join(lines)
 
@@ -86,6 +88,27 @@ def main_job() -> str:
     return format_derivation(d) + "\n\nvalues at order 2 (J = 0.5, Jz = 1, gamma = 1):\n" + _table(rows)
 
 
+def order_argument(text: str) -> int | str:
+    """``--order``: a non-negative integer, or ``auto`` (with ``--tol``)."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--order takes an integer or 'auto', not {text!r}") from None
+
+
+def add_series_options(p: argparse.ArgumentParser) -> None:
+    """``--tol``, ``--max-order`` and ``--resum`` (``evaluate`` and ``sweep``)."""
+    p.add_argument("--tol", type=float, help="with --order auto: the tolerance on xi2_R")
+    p.add_argument("--max-order", type=int, default=40, help="with --order auto: the largest order tried (default 40)")
+    p.add_argument("--resum", choices=("pade",), help="robust Pade resummation where its error estimate is smaller")
+
+
+def series_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"tol": args.tol, "max_order": args.max_order, "resum": args.resum}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="symsteady", description=__doc__)
     sub = p.add_subparsers(dest="command")
@@ -96,12 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
     e = sub.add_parser("evaluate", help="numbers at given points (closed form derived once)")
     e.add_argument("model")
-    e.add_argument("--order", type=int, help="perturbative order (required unless --method exact)")
+    e.add_argument("--order", type=order_argument,
+                   help="perturbative order, or 'auto' with --tol (required unless --method exact)")
     e.add_argument("--N", help="number of emitters (an integer, e.g. 20 or 1e6)")
     e.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     e.add_argument("--points", metavar="FILE.json", help="JSON list of objects with N and every parameter")
     e.add_argument("--method", choices=METHODS, default="full")
     e.add_argument("--json", action="store_true", help="print a JSON list, one object per point")
+    add_series_options(e)
     w = sub.add_parser("sweep", help="a grid of points to CSV (and a plot); exact sweeps in parallel (Dask)")
     w.add_argument("model")
     w.add_argument("--vary", action="append", default=[], metavar="NAME=START:STOP:COUNT[:log]", required=True)
@@ -110,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--N", type=int)
     w.add_argument("--method", action="append", choices=METHODS,
                    help="repeat to run several (e.g. --method full --method exact); default full")
-    w.add_argument("--order", type=int, help="perturbative order (required unless only --method exact)")
+    w.add_argument("--order", type=order_argument,
+                   help="perturbative order, or 'auto' with --tol (required unless only --method exact)")
+    add_series_options(w)
     w.add_argument("-o", "--output", required=True, metavar="OUT.csv")
     w.add_argument("--plot", metavar="OUT.png", help="xi2_R against one varied name, or theta maps over two")
     w.add_argument("--tolerance", type=float, default=0.01,
@@ -138,7 +165,7 @@ def sweep_command(args: argparse.Namespace) -> str:
     model = load(args.model)
     grid = make_grid(model, args.vary, args.set, args.N)
     result = sweep(model, grid, args.method or ["full"], args.order, scheduler=args.scheduler,
-                   n_workers=args.workers, serial=args.serial)
+                   n_workers=args.workers, serial=args.serial, series=series_options(args))
     result.write_csv(args.output)
     timing = ", ".join(f"{r.label} {r.seconds:.2f} s" for r in result.runs)
     lines = [f"wrote {args.output}: {grid.size} points x {len(result.runs)} method(s) ({timing})"]
@@ -182,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ParameterError("--order K is required for the perturbative methods")
             if args.order is not None and args.method == "exact":
                 raise ParameterError("--method exact takes no --order (the exact steady state has none)")
-            rows = evaluate(load(args.model), args.order, _points(args), args.method)
+            rows = evaluate(load(args.model), args.order, _points(args), args.method, **series_options(args))
             print(json.dumps(rows, indent=1) if args.json else _table(rows))
     except SymsteadyError as exc:
         print(f"symsteady: error: {exc}", file=sys.stderr)

@@ -1,21 +1,24 @@
 """Closed-form steady states and squeezing, symbolic in N and in the couplings.
 
 ``derive(model, order, method)`` runs the series of :mod:`symsteady.series` over the field
-``QQ(N, params)`` and returns a :class:`Derivation`: the orbit coefficients of each rho_k and
+``QQ(N, params)`` (python-flint rational functions, :class:`symsteady.fields.FlintField`;
+a progress bar on stderr when it is a terminal) and returns a :class:`Derivation`: the orbit coefficients of each rho_k and
 the consistent order-K squeezing expressions (``docs/algorithm/squeezing.md``), with the N
 from which they hold and the denominators that must not vanish.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from typing import Any
 from functools import cached_property
 
 import sympy
 
 from .algebra import Key
 from .errors import MethodError
-from .fields import DomainField
+from .fields import FlintField
 from .model import N, Model
 from .observables import QUADRATIC_KEYS, minimise, series_quadratics
 from .series import make_series
@@ -55,6 +58,10 @@ class Derivation:
     cov: list[list[sympy.Expr]]
     pieces: dict[str, sympy.Expr]
     parameters: tuple[sympy.Symbol, ...] = field(default=())
+    #: rho_k and the order-by-order coefficients of the pieces with real and imaginary parts
+    #: factored (by FLINT, at derivation time), for display
+    rho_factored: list[dict[Key, sympy.Expr]] = field(default_factory=list)
+    factored_pieces: dict[str, list[sympy.Expr]] = field(default_factory=dict)
 
     @cached_property
     def xi2_R(self) -> sympy.Expr:
@@ -78,6 +85,8 @@ class Derivation:
 
     def coefficients(self, name: str) -> list[sympy.Expr]:
         """Order-by-order coefficients (factored) of a piece, e.g. ``'b_R'``."""
+        if name in self.factored_pieces:
+            return list(self.factored_pieces[name])
         poly = sympy.Poly(self.pieces[name], self.lam)
         return [sympy.factor(poly.coeff_monomial(self.lam**k)) for k in range(self.order + 1)]
 
@@ -89,6 +98,14 @@ class Derivation:
     def at_lambda_one(self, expr: sympy.Expr) -> sympy.Expr:
         """The expression at λ = 1 when λ is formal (unchanged with a small parameter)."""
         return expr.subs(self.lam, 1) if self.formal else expr
+
+
+def _progress(total: int, label: str) -> Any:
+    """A tqdm bar on stderr, shown only when stderr is a terminal."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=label, unit="step", disable=not sys.stderr.isatty(), file=sys.stderr,
+                leave=False)
 
 
 def derive(model: Model, order: int = 2, method: str = "full") -> Derivation:
@@ -131,9 +148,14 @@ def derive(model: Model, order: int = 2, method: str = "full") -> Derivation:
         raise MethodError(f"order must be >= 0, not {order}")
     lam = model.lam
     params = tuple(p for p in model.parameters if p != model.small)
-    F = DomainField([N, *params], n=N)
+    F = FlintField([N, *params], n=N)
     series = make_series(model, F, F.convert, order, method)
-    q = series_quadratics(series, order)
+    with _progress(order + 2, f"derive {model.name} order {order}") as bar:
+        for k in range(order + 1):
+            series[k]
+            bar.update(1)
+        q = series_quadratics(series, order)
+        bar.update(1)
 
     def poly(ps) -> sympy.Expr:
         return sympy.Add(*[F.to_sympy(c) * lam**k for k, c in enumerate(ps.c)])
@@ -152,4 +174,7 @@ def derive(model: Model, order: int = 2, method: str = "full") -> Derivation:
         cov=[[poly(c) for c in row] for row in q["cov"]],
         pieces={k: poly(q[k]) for k in QUADRATIC_KEYS},
         parameters=model.parameters,
+        rho_factored=[{k: F.factored(v) for k, v in series[j].items() if v} for j in range(order + 1)],
+        factored_pieces={k: [sympy.re(F.factored(c)) if not c.im else F.factored(c) for c in q[k].c]
+                         for k in QUADRATIC_KEYS},
     )

@@ -43,6 +43,10 @@ class ExactSolverError(SymsteadyError):
     """The exact solver cannot treat the request (too large) or did not reach an accurate state."""
 
 
+class PrecisionWarning(UserWarning):
+    """Some numbers of a batch could not be computed to the precision asked (rows are marked)."""
+
+
 class ExactSolverWarning(UserWarning):
     """The exact solver left its preconditioned iteration for a direct solve (it says why)."""
 

@@ -2,8 +2,10 @@
 
 Over many points the closed form is derived once and evaluated vectorised (NumPy, common
 subexpressions shared); points below the closed form's N_min, or orders above
-``CLOSED_FORM_MAX_ORDER``, use the numeric series at that point (double precision, or exact
-Gaussian rationals with ``exact=True``).
+``CLOSED_FORM_MAX_ORDER``, use the numeric series (batched in double precision where that can
+be trusted, ball arithmetic where not: :mod:`symsteady.series.numeric`). Every perturbative row
+carries an error bar from the series itself, computed ``EXTRA_ORDERS`` beyond the order asked
+(:mod:`symsteady.estimates`), and optionally a Padé resummation (:mod:`symsteady.resum`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ import sympy
 
 from .derivation import derive
 from .errors import MethodError, ParameterError, SingularPointError
+from .estimates import auto_order, estimate
 from .exact import solve_at
 from .model import N, Model
 from .observables import QUADRATIC_KEYS, finalize, series_quadratics
 from .points import Point, Points, check_points, point_field
 from .powerseries import PowerSeries
 from .series import METHODS as PERTURBATIVE_METHODS
+from .resum import resum_pieces
 from .series import Series, make_series
+from .series.numeric import series_coefficients
 
 CLOSED_FORM_MAX_ORDER = 2
 #: Every method ``evaluate`` takes: the perturbative ones and ``exact``.
@@ -100,26 +105,68 @@ def _closed_form_observables(model: Model, order: int, points: Points, method: s
     return finalize(pieces, mean, cov)
 
 
-def evaluate(model: Model, order: int | None, points: Iterable[Point], method: str = "full") -> list[dict[str, Any]]:
-    """Squeezing, direction, mean spin and covariance at many points.
+#: Orders computed beyond the one asked, for its error bar (docs/algorithm/high-order.md#error-estimate).
+EXTRA_ORDERS = 4
+#: Default largest order of ``order="auto"``.
+DEFAULT_MAX_ORDER = 40
+RESUM_METHODS = ("pade",)
+
+
+def _check_options(method: str, order: Any, tol: float | None, max_order: int, resum: str | None) -> None:
+    if method not in METHODS:
+        raise MethodError(f"unknown method {method!r}; methods: {', '.join(METHODS)}")
+    if method == "exact":
+        if order is not None:
+            raise ParameterError("the exact method takes no order")
+        if resum is not None:
+            raise ParameterError("the exact method has nothing to resum (--resum is for the series)")
+        return
+    if order == "auto":
+        if tol is None or isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol > 0:
+            raise ParameterError(f"--order auto needs a tolerance --tol T > 0, not {tol!r}")
+        if isinstance(max_order, bool) or not isinstance(max_order, int) or max_order < 1:
+            raise ParameterError(f"--max-order must be a positive integer, not {max_order!r}")
+    elif order is None or isinstance(order, bool) or not isinstance(order, int) or order < 0:
+        raise ParameterError(f"the perturbative methods need an order K >= 0 (or 'auto'), not {order!r}")
+    elif tol is not None:
+        raise ParameterError("--tol goes with --order auto")
+    if resum is not None and resum not in RESUM_METHODS:
+        raise ParameterError(f"unknown resummation {resum!r}; known: {', '.join(RESUM_METHODS)}")
+
+
+def evaluate(model: Model, order: int | str | None, points: Iterable[Point], method: str = "full", *,
+             tol: float | None = None, max_order: int = DEFAULT_MAX_ORDER, resum: str | None = None
+             ) -> list[dict[str, Any]]:
+    """Squeezing, direction, mean spin and covariance at many points, with error bars.
 
     Parameters
     ----------
     model : Model
-    order : int or None
-        Perturbative order K (``method`` ``full`` or ``pure``); None for ``exact``.
+    order : int, "auto" or None
+        Perturbative order K (``method`` ``full`` or ``pure``); ``"auto"``: per point the
+        smallest order whose error estimate meets ``tol`` (up to ``max_order``); None for ``exact``.
     points : iterable of mappings
         Each with ``N`` and a value for every parameter of the model.
     method : {"full", "pure", "exact"}
         ``full``: the Liouvillian expansion to order K (closed form derived once and
         evaluated vectorised up to order 2 and N >= N_min, the numeric series otherwise);
         ``pure``: the pure-state approximation; ``exact``: the exact steady state.
+    tol : float, optional
+        The tolerance on ξ²_R of ``order="auto"``.
+    max_order : int
+        The largest order ``order="auto"`` tries (default 40).
+    resum : {None, "pade"}
+        ``"pade"``: robust Padé approximants of a, b, c where their estimate beats the
+        truncated series' (``docs/algorithm/high-order.md#pade``).
 
     Returns
     -------
     list of dict
         One JSON-ready row per point: ``params``, ``N``, ``order``, ``method``, ``sector``,
-        ``xi2_R``, ``xi2_S``, ``theta``, ``direction``, ``mean``, ``cov``, ``rs_gap``.
+        ``xi2_R``, ``xi2_S``, ``theta``, ``direction``, ``mean``, ``cov``, ``rs_gap``, and for the
+        series ``xi2_R_error`` (estimate of |ξ²_R − ξ²_R(exact)|; None where the series does not
+        converge), ``converged``, ``radius`` (estimated radius of convergence in λ),
+        ``resum`` (``"pade"`` where the resummed value is given, else None) and ``note``.
 
     Raises
     ------
@@ -133,32 +180,97 @@ def evaluate(model: Model, order: int | None, points: Iterable[Point], method: s
     >>> rows = evaluate(builtin("xyz"), 1, [{"N": 20, "J": 0.5, "Jz": 1, "gamma": 1, "delta": 0.01}])
     >>> round(rows[0]["xi2_R"], 6)
     0.981546
+    >>> rows[0]["xi2_R_error"] < 1e-3 and rows[0]["converged"]
+    True
     """
-    if method not in METHODS:
-        raise MethodError(f"unknown method {method!r}; methods: {', '.join(METHODS)}")
-    if method == "exact":
-        if order is not None:
-            raise ParameterError("the exact method takes no order")
-    elif order is None or isinstance(order, bool) or not isinstance(order, int) or order < 0:
-        raise ParameterError(f"the perturbative methods need an order K >= 0, not {order!r}")
+    _check_options(method, order, tol, max_order, resum)
     points = check_points(model, list(points))
     if method == "exact":
         rows = [solve_at(model, p).observables() for p in points]
-        return [_json_row(None, method, model.sector, p, r) for p, r in zip(points, rows)]
-    results: list[dict[str, Any] | None] = [None] * len(points)
-    closed: list[int] = []
-    if order <= CLOSED_FORM_MAX_ORDER:
-        d = _closed_form_kernel(model, order, method)[0]
-        closed = [i for i in range(len(points)) if points[i]["N"] >= d.n_min]
-    if closed:
-        obs = _closed_form_observables(model, order, points.subset(closed), method)
-        for j, i in enumerate(closed):
-            results[i] = {k: v[j] for k, v in obs.items()}
-    for i, p in enumerate(points):
-        if results[i] is None:
-            results[i] = _numeric_observables(model, order, p, method)
+        return [_with_series_keys(_json_row(None, method, model.sector, p, r)) for p, r in zip(points, rows)]
     sector = "symmetric" if method == "pure" else model.sector
-    return [_json_row(order, method, sector, p, r) for p, r in zip(points, results)]
+    auto = order == "auto"
+    K = max_order if auto else int(order)  # type: ignore[arg-type]
+    coeffs = series_coefficients(model, K + EXTRA_ORDERS, points, method)
+    if auto:
+        orders, est = auto_order(coeffs.pieces, coeffs.error, coeffs.lam, float(tol), K)  # type: ignore[arg-type]
+    else:
+        orders, est = np.full(len(points), K), estimate(coeffs.pieces, coeffs.error, coeffs.lam, K)
+    results = _numeric_rows(coeffs, orders)
+    if not auto and K <= CLOSED_FORM_MAX_ORDER:
+        d = _closed_form_kernel(model, K, method)[0]
+        closed = [i for i in range(len(points)) if points[i]["N"] >= d.n_min]
+        if closed:
+            obs = _closed_form_observables(model, K, points.subset(closed), method)
+            for j, i in enumerate(closed):
+                results[i] = {k: v[j] for k, v in obs.items()}
+    rows = []
+    for i, p in enumerate(points):
+        row = _json_row(int(orders[i]), method, sector, p, results[i])
+        rows.append(_series_row(row, i, coeffs, est, auto, K, tol, resum))
+    return rows
+
+
+def _numeric_rows(coeffs: Any, orders: np.ndarray) -> list[dict[str, Any]]:
+    """Observables of the order-``orders[i]`` truncation at each point (from the coefficients),
+    vectorised over the points that share an order."""
+    out: list[dict[str, Any] | None] = [None] * len(orders)
+    for k in np.unique(orders):
+        k = int(k)
+        idx = np.flatnonzero(orders == k)
+        powers = coeffs.lam[idx, None] ** np.arange(k + 1)[None, :]
+        pieces = {name: np.sum(c[idx, :k + 1] * powers, axis=1) for name, c in coeffs.pieces.items()}
+        mean = np.einsum("pk,pka->pa", powers, coeffs.mean[idx, :k + 1])
+        cov = np.einsum("pk,pkab->pab", powers, coeffs.cov[idx, :k + 1])
+        obs = finalize(pieces, mean, cov)
+        for j, i in enumerate(idx):
+            out[i] = {name: v[j] for name, v in obs.items()}
+    return out  # type: ignore[return-value]
+
+
+def _finite(x: float) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _series_row(row: dict[str, Any], i: int, coeffs: Any, est: Any, auto: bool, K: int,
+                tol: float | None, resum: str | None) -> dict[str, Any]:
+    """Add the error bar, verdict, radius and resummation of point i to its row."""
+    error, converged = float(est.error[i]), bool(est.converged[i])
+    note = None
+    if not coeffs.precise[i]:
+        converged = False
+        rounding = sum(float(np.sum(coeffs.error[f"{x}_R"][i] * abs(coeffs.lam[i]) ** np.arange(coeffs.order + 1)))
+                       for x in "abc")
+        error = (error if math.isfinite(error) else 0.0) + rounding
+        note = "precision lost in the series coefficients even in ball arithmetic; xi2_R_error includes the loss"
+    elif auto and not converged:
+        note = (f"no order <= {K} meets the tolerance {tol} here (estimate "
+                f"{'none: the series does not converge' if not math.isfinite(error) else f'{error:.2g}'}); "
+                "--method exact is the way there")
+    elif not converged:
+        note = "the series does not converge here (ratio test); --method exact is the way there"
+    used = None
+    if resum == "pade":
+        terms = {x: coeffs.pieces[f"{x}_R"][i] * coeffs.lam[i] ** np.arange(coeffs.order + 1) for x in "abc"}
+        value, perr, _ = resum_pieces(terms)
+        if math.isfinite(perr) and not perr >= error:
+            row["xi2_R"], error, used = float(value), perr, "pade"
+            converged = coeffs.precise[i] and (perr <= tol if auto and tol is not None else True)
+            note = None if converged else note
+    row["xi2_R_error"] = _finite(error)
+    row["converged"] = bool(converged)
+    row["radius"] = _finite(est.radius[i])
+    row["resum"] = used
+    row["note"] = note
+    return row
+
+
+def _with_series_keys(row: dict[str, Any]) -> dict[str, Any]:
+    """The same keys in every row (tables need them): the series' keys, empty for exact rows."""
+    for key in ("xi2_R_error", "converged", "radius", "resum", "note"):
+        row.setdefault(key, None)
+    return row
 
 
 def _json_row(order: int | None, method: str, sector: str, point: Point, r: dict[str, Any]) -> dict[str, Any]:

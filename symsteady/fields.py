@@ -152,7 +152,7 @@ class Gaussian:
         return Gaussian(self.re, -self.im)
 
 
-_SCALARS = (int, Gaussian, FracElement)
+_SCALARS: tuple[type, ...] = (int, Gaussian, FracElement)
 
 
 class DomainField(Field):
@@ -183,14 +183,7 @@ class DomainField(Field):
     def _real_form(self, rows: list[list[Elem]]) -> DomainMatrix:
         """The real 2n x 2n matrix [[A, -B], [B, A]] of A + iB."""
         n = len(rows)
-        big = [[None] * (2 * n) for _ in range(2 * n)]
-        for i in range(n):
-            for j in range(n):
-                x = rows[i][j]
-                big[i][j] = big[i + n][j + n] = x.re
-                big[i][j + n] = -x.im
-                big[i + n][j] = x.im
-        return DomainMatrix(big, (2 * n, 2 * n), self.real_domain)
+        return DomainMatrix(real_block(rows), (2 * n, 2 * n), self.real_domain)
 
     def inverse(self, rows: list[list[Elem]]) -> list[list[Elem]]:
         n = len(rows)
@@ -244,3 +237,305 @@ class ComplexField(Field):
 
     def to_sympy(self, x: Elem) -> sympy.Expr:
         return sympy.sympify(x)
+
+
+class BallField(Field):
+    """Complex balls (python-flint ``acb``) at a numeric point: midpoint and certified radius,
+    at the working precision of ``flint.ctx`` (set it with ``flint.ctx.workprec``). Exponents
+    are unbounded, so the plain orbit basis needs no scaling; the radius of a result bounds
+    its rounding error, cancellation included."""
+
+    def __init__(self, n: int):
+        import flint
+
+        self._flint = flint
+        self.n_int = int(n)
+        self.N = flint.acb(self.n_int)
+
+    def convert(self, value: Any) -> Elem:
+        acb, fmpq = self._flint.acb, self._flint.fmpq
+        if isinstance(value, int):
+            return acb(value)
+        q = QQ_I.from_sympy(sympy.sympify(value))
+        return acb(fmpq(int(q.x.numerator), int(q.x.denominator)), fmpq(int(q.y.numerator), int(q.y.denominator)))
+
+    def inverse(self, rows: list[list[Elem]]) -> list[list[Elem]]:
+        n = len(rows)
+        try:
+            inv = self._flint.acb_mat(rows).inv()
+        except ZeroDivisionError as exc:
+            raise SingularBlock() from exc
+        return [[inv[i, j] for j in range(n)] for i in range(n)]
+
+    def conj(self, x: Elem) -> Elem:
+        return x.conjugate()
+
+    def is_zero(self, x: Elem) -> bool:
+        return x == 0
+
+    def to_sympy(self, x: Elem) -> sympy.Expr:
+        return sympy.Float(float(x.real.mid())) + sympy.I * sympy.Float(float(x.imag.mid()))
+
+
+def real_block(rows: list[list[Gaussian]]) -> list[list[Any]]:
+    """The real 2n x 2n block ``[[A, -B], [B, A]]`` of the complex matrix ``A + iB`` (Gaussian
+    pairs): inverses and determinants run over the real field."""
+    n = len(rows)
+    big: list[list[Any]] = [[None] * (2 * n) for _ in range(2 * n)]
+    for i in range(n):
+        for j in range(n):
+            x = rows[i][j]
+            big[i][j] = big[i + n][j + n] = x.re
+            big[i][j + n] = -x.im
+            big[i + n][j] = x.im
+    return big
+
+
+class FlintFraction:
+    """A rational function of several variables over QQ: ``num / den`` with python-flint
+    ``fmpz_mpoly`` integer polynomials, coprime, ``den`` with a positive leading coefficient
+    (python-flint has multivariate polynomials but no rational-function type of its own).
+
+    FLINT's multivariate gcd makes the canonical form cheap where sympy's pure-Python
+    fraction field spends most of a symbolic derivation in gcds (``bench/derive.py``: order 3
+    of xyz 40 s -> a few seconds). Products cancel crosswise (``gcd(n1, d2)``, ``gcd(n2, d1)``)
+    and sums over a common denominator divide by the gcd of the denominators first, so no
+    gcd is taken of anything larger than it must be.
+    """
+
+    __slots__ = ("num", "den")
+
+    def __init__(self, num, den, reduced: bool = False):
+        if not reduced:
+            if den.is_zero():
+                raise ZeroDivisionError("rational function with zero denominator")
+            g = num.gcd(den)
+            if not g.is_one():
+                num, den = num / g, den / g
+            if den.leading_coefficient() < 0:
+                num, den = -num, -den
+        self.num, self.den = num, den
+
+    def _new(self, num, den, reduced: bool = False) -> "FlintFraction":
+        return FlintFraction(num, den, reduced)
+
+    def _lift(self, other):
+        if isinstance(other, FlintFraction):
+            return other
+        if isinstance(other, int):
+            ctx = self.num.context()
+            return FlintFraction(ctx.from_dict({(0,) * ctx.nvars(): other}) if other else ctx.from_dict({}),
+                                 ctx.from_dict({(0,) * ctx.nvars(): 1}), reduced=True)
+        return NotImplemented
+
+    def __add__(self, other):
+        o = self._lift(other)
+        if o is NotImplemented:
+            return NotImplemented
+        if o.num.is_zero():
+            return self
+        if self.num.is_zero():
+            return o
+        if self.den == o.den:
+            return self._new(self.num + o.num, self.den)
+        g = self.den.gcd(o.den)
+        if g.is_one():
+            return self._new(self.num * o.den + o.num * self.den, self.den * o.den, reduced=True)
+        d1, d2 = self.den / g, o.den / g
+        num = self.num * d2 + o.num * d1
+        h = num.gcd(g)
+        if not h.is_one():
+            num, g = num / h, g / h
+        return self._new(num, d1 * d2 * g, reduced=True)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return self._new(-self.num, self.den, reduced=True)
+
+    def __sub__(self, other):
+        o = self._lift(other)
+        if o is NotImplemented:
+            return NotImplemented
+        return self + (-o)
+
+    def __rsub__(self, other):
+        return (-self) + other
+
+    def __mul__(self, other):
+        o = self._lift(other)
+        if o is NotImplemented:
+            return NotImplemented
+        if self.num.is_zero() or o.num.is_zero():
+            return self._lift(0)
+        g1, g2 = self.num.gcd(o.den), o.num.gcd(self.den)
+        n1, d2 = (self.num / g1, o.den / g1) if not g1.is_one() else (self.num, o.den)
+        n2, d1 = (o.num / g2, self.den / g2) if not g2.is_one() else (o.num, self.den)
+        return self._new(n1 * n2, d1 * d2, reduced=True)
+
+    __rmul__ = __mul__
+
+    def inverse(self) -> "FlintFraction":
+        if self.num.is_zero():
+            raise ZeroDivisionError("inverse of a zero rational function")
+        num, den = self.den, self.num
+        if den.leading_coefficient() < 0:
+            num, den = -num, -den
+        return self._new(num, den, reduced=True)
+
+    def __truediv__(self, other):
+        o = self._lift(other)
+        if o is NotImplemented:
+            return NotImplemented
+        return self * o.inverse()
+
+    def __rtruediv__(self, other):
+        return self.inverse() * other
+
+    def __bool__(self):
+        return not self.num.is_zero()
+
+    def __eq__(self, other):
+        o = self._lift(other)
+        if o is NotImplemented:
+            return NotImplemented
+        return self.num == o.num and self.den == o.den
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class FlintField(DomainField):
+    """The symbolic field of :class:`DomainField` (Gaussian pairs, real and imaginary parts
+    apart) with the real parts as :class:`FlintFraction` in ``QQ(N, params)``."""
+
+    def __init__(self, symbols: Sequence[sympy.Symbol] = (), n: int | sympy.Symbol | None = None):
+        import flint
+
+        self.symbols = tuple(symbols)
+        self.symbolic = True
+        self.real_domain = None
+        self._ctx = flint.fmpz_mpoly_ctx.get(tuple(s.name for s in self.symbols), "degrevlex")
+        self._one = self._ctx.from_dict({(0,) * len(self.symbols): 1})
+        from sympy.polys.rings import ring
+
+        self._ring = ring(self.symbols, sympy.ZZ)[0]  # builds sympy expressions 3x faster than Add/Mul
+        self.n_int = int(n) if isinstance(n, (int, sympy.Integer)) else None
+        self.N = self.convert(n if n is not None else 0)
+
+    def _poly(self, expr: sympy.Expr):
+        """An integer-coefficient fmpz_mpoly and its integer denominator, from a sympy polynomial."""
+        poly = sympy.Poly(expr, *self.symbols, domain="QQ")
+        terms = poly.terms()
+        den = 1
+        for _, c in terms:
+            den = sympy.ilcm(den, sympy.Rational(c).q)
+        return self._ctx.from_dict({m: int(sympy.Rational(c) * den) for m, c in terms}), int(den)
+
+    def _real(self, expr: sympy.Expr) -> FlintFraction:
+        if expr == 0:
+            return FlintFraction(self._ctx.from_dict({}), self._one, reduced=True)
+        num, den = sympy.fraction(sympy.together(expr))
+        try:
+            pn, cn = self._poly(sympy.expand(num))
+            pd, cd = self._poly(sympy.expand(den))
+        except sympy.PolynomialError:
+            raise MalformedExpressionError(
+                f"coefficient {expr} is not a rational function of {', '.join(map(str, self.symbols))}"
+            ) from None
+        return FlintFraction(pn * cd, pd * cn)
+
+    def convert(self, value: Any) -> Elem:
+        if isinstance(value, int):
+            zero = FlintFraction(self._ctx.from_dict({}), self._one, reduced=True)
+            return Gaussian(zero._lift(value), zero)
+        value = sympy.sympify(value)
+        re, im = sympy.expand_complex(value).as_real_imag()
+        return Gaussian(self._real(re), self._real(im))
+
+    def inverse(self, rows: list[list[Elem]]) -> list[list[Elem]]:
+        n = len(rows)
+        try:
+            inv = _gauss_jordan(real_block(rows))
+        except ZeroDivisionError as exc:
+            raise SingularBlock() from exc
+        return [[Gaussian(inv[i][j], inv[i + n][j]) for j in range(n)] for i in range(n)]
+
+    def determinant_factors(self, rows: list[list[Elem]]) -> list[sympy.Expr]:
+        """The non-constant irreducible factors (as sympy expressions) of |det|² of a block."""
+        det = _determinant(real_block(rows))
+        out = []
+        for part in (det.num, det.den):
+            for factor, _ in part.factor()[1]:
+                out.append(self._to_sympy_poly(factor))
+        return out
+
+    def determinant(self, rows: list[list[Elem]]) -> sympy.Expr:
+        det = _determinant(real_block(rows))
+        return self._to_sympy_poly(det.num) / self._to_sympy_poly(det.den)
+
+    def _to_sympy_poly(self, p) -> sympy.Expr:
+        return self._ring.from_dict({m: int(c) for m, c in p.to_dict().items()}).as_expr()
+
+    def conj(self, x: Elem) -> Elem:
+        return x.conjugate()
+
+    def factored(self, x: Elem) -> sympy.Expr:
+        """``re + I im`` with each part factored over QQ by FLINT (sympy would factor the sum
+        over QQ(i), minutes for an order-3 closed form)."""
+        def part(f: FlintFraction) -> sympy.Expr:
+            out = sympy.Integer(1)
+            for poly, power in ((f.num, 1), (f.den, -1)):
+                content, factors = poly.factor()
+                out *= sympy.Rational(int(content)) ** power
+                for factor, e in factors:
+                    out *= self._to_sympy_poly(factor) ** (e * power)
+            return out if f.num else sympy.Integer(0)
+        return part(x.re) + sympy.I * part(x.im)
+
+    def to_sympy(self, x: Elem) -> sympy.Expr:
+        def real(f: FlintFraction) -> sympy.Expr:
+            return self._to_sympy_poly(f.num) / self._to_sympy_poly(f.den)
+        return real(x.re) + sympy.I * real(x.im)
+
+
+def _gauss_jordan(m: list[list[Any]]) -> list[list[Any]]:
+    """Inverse by Gauss–Jordan elimination (any exact field; the first nonzero pivot)."""
+    n = len(m)
+    a = [list(row) + [1 if i == j else 0 for j in range(n)] for i, row in enumerate(m)]
+    for col in range(n):
+        piv = next((r for r in range(col, n) if a[r][col]), None)
+        if piv is None:
+            raise ZeroDivisionError("singular block")
+        a[col], a[piv] = a[piv], a[col]
+        inv = 1 / a[col][col]
+        a[col] = [x * inv if x else x for x in a[col]]
+        for r in range(n):
+            f = a[r][col]
+            if r != col and f:
+                a[r] = [x - f * y if y else x for x, y in zip(a[r], a[col])]
+    return [row[n:] for row in a]
+
+
+def _determinant(m: list[list[Any]]) -> Any:
+    """Determinant by elimination (any exact field)."""
+    n = len(m)
+    a = [list(row) for row in m]
+    det: Any = 1
+    for col in range(n):
+        piv = next((r for r in range(col, n) if a[r][col]), None)
+        if piv is None:
+            return a[0][0] * 0
+        if piv != col:
+            a[col], a[piv] = a[piv], a[col]
+            det = -det
+        p = a[col][col]
+        det = p * det
+        for r in range(col + 1, n):
+            f = a[r][col]
+            if f:
+                q = f / p
+                a[r] = [x - q * y for x, y in zip(a[r], a[col])]
+    return det
+
+
+_SCALARS = (*_SCALARS, FlintFraction)

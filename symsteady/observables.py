@@ -83,15 +83,21 @@ def _form(u: Sequence[Any], C: Sequence[Sequence[Any]], v: Sequence[Any]) -> Any
     return _dot(u, [_dot(row, v) for row in C])
 
 
-def quadratics(mean: Sequence[Any], second: Sequence[Sequence[Any]], N: Any,
-               sqrt: Callable[[Any], Any], along_y: bool = False) -> dict[str, Any]:
+def quadratics(mean: Sequence[Any], second: Sequence[Sequence[Any]] | None, N: Any,
+               sqrt: Callable[[Any], Any], along_y: bool = False,
+               cov: Sequence[Sequence[Any]] | None = None) -> dict[str, Any]:
     """a, b, c of ξ²_R and ξ²_S, rs_gap and the covariance, from mean and second moments.
 
     Works on plain numbers and on :class:`PowerSeries` alike (then everything is expanded
     consistently). ``sqrt`` gives |m| from |m|²; ``along_y`` uses ŷ for the frame (m ∥ x̂).
+    ``cov`` (instead of ``second``) gives the covariance directly, e.g. from moments of
+    ``Sz + N/2``, which have no ``N²`` terms to cancel.
     """
     m = list(mean)
-    C = [[second[i][j] - m[i] * m[j] for j in range(3)] for i in range(3)]
+    if cov is not None:
+        C = [list(row) for row in cov]
+    else:
+        C = [[second[i][j] - m[i] * m[j] for j in range(3)] for i in range(3)]
     m2 = _dot(m, m)
     inv_m2 = 1 / m2
     axis = 1 if along_y else 0

@@ -41,8 +41,10 @@ def _rational(value: Any) -> sympy.Rational:
     shortest decimal repr, 0.1 -> 1/10)."""
     if isinstance(value, str):
         return sympy.Rational(value.replace(" ", ""))
-    if isinstance(value, float):
-        return sympy.Rational(repr(value))
+    if isinstance(value, (float, np.floating)):
+        return sympy.Rational(repr(float(value)))
+    if isinstance(value, np.integer):
+        return sympy.Integer(int(value))
     return sympy.Rational(value)
 
 

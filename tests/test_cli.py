@@ -13,7 +13,7 @@ import pytest
 from symsteady.cli import main
 
 ROW_KEYS = {"params", "N", "order", "method", "sector", "xi2_R", "xi2_S", "theta", "direction",
-            "mean", "cov", "rs_gap"}
+            "mean", "cov", "rs_gap", "xi2_R_error", "converged", "radius", "resum", "note"}
 XYZ_SETS = ["--set", "J=0.5", "--set", "delta=0.001", "--set", "Jz=1", "--set", "gamma=1"]
 
 
@@ -79,7 +79,7 @@ def test_evaluate_table(capsys):
     code, out, err = run(capsys, "evaluate", "xyz", "--order", "1", "--N", "20", *XYZ_SETS)
     assert code == 0 and err == ""
     header, line = out.strip().splitlines()
-    assert header.split() == ["N", "J", "delta", "Jz", "gamma", "xi2_R", "xi2_S", "theta", "rs_gap"]
+    assert header.split() == ["N", "J", "delta", "Jz", "gamma", "xi2_R", "xi2_S", "theta", "rs_gap", "xi2_R_error"]
     assert float(line.split()[5]) == pytest.approx(xyz_first_order(20, 0.5, 1, 0.001, 1), abs=1e-5)
 
 

@@ -96,7 +96,8 @@ def test_csv_rows_equal_evaluate_rows(tmp_path, monkeypatch):
     assert header[7:13] == ["order", "method", "sector", "xi2_R", "xi2_S", "theta"]
     assert header[13:] == ["direction_x", "direction_y", "direction_z", "mean_x", "mean_y", "mean_z",
                            "cov_xx", "cov_xy", "cov_xz", "cov_yx", "cov_yy", "cov_yz",
-                           "cov_zx", "cov_zy", "cov_zz", "rs_gap"]
+                           "cov_zx", "cov_zy", "cov_zz", "rs_gap",
+                           "xi2_R_error", "converged", "radius", "resum", "note"]
     rows = sw.read_csv(path)
     expected = evaluate(model, 2, grid.points())
     assert len(rows) == len(expected) == 6

@@ -2,7 +2,10 @@
 (:class:`FullSeries`, exact order by order) and the pure-state approximation (:class:`PureSeries`).
 
 Both run on any arithmetic of :mod:`symsteady.fields` (closed forms over ``QQ(N, params)``,
-exact rationals or floats at a point); ``docs/algorithm/perturbation-theory.md`` explains them.
+exact rationals, floats or balls at a point); ``docs/algorithm/perturbation-theory.md`` explains
+them. For numbers at many points and high orders, :mod:`symsteady.series.numeric` picks the
+batched double-precision series (:mod:`~symsteady.series.batched`) or ball arithmetic
+(:mod:`~symsteady.series.precise`) per point (``docs/algorithm/high-order.md``).
 """
 
 from __future__ import annotations

@@ -39,8 +39,11 @@ class Series:
     def _record_denominator(self, rows: list[list[object]]) -> None:
         """Keep the factors of |det| of a solved block: the closed form fails where one vanishes."""
         if self.F.symbolic and isinstance(self.F, DomainField):
-            det = sympy.factor(self.F.determinant(rows))
-            for factor in sympy.Mul.make_args(det):
-                base = factor.as_base_exp()[0]
+            if hasattr(self.F, "determinant_factors"):  # FLINT factors the determinant itself
+                bases = self.F.determinant_factors(rows)
+            else:
+                det = sympy.factor(self.F.determinant(rows))
+                bases = [factor.as_base_exp()[0] for factor in sympy.Mul.make_args(det)]
+            for base in bases:
                 if base.free_symbols and base not in self.denominators and base != N:
                     self.denominators.append(base)

@@ -7,6 +7,8 @@ block from the highest a + b down, the dark-state coefficient fixed last by the 
 
 from __future__ import annotations
 
+import heapq
+
 from ..algebra import Key, Operator
 from ..errors import NonUniqueSteadyStateError
 from ..fields import Field, SingularBlock
@@ -58,10 +60,14 @@ class FullSeries(Series):
         pending: dict[tuple[int, int], Operator] = {}
         for k, v in rhs.items():
             pending.setdefault(B.block(k), {})[k] = v
+        # blocks by decreasing (a + b, block): L0 only feeds lower a + b, so a heap suffices
+        heap = [(-(b[0] + b[1]), (-b[0], -b[1])) for b in pending]
+        heapq.heapify(heap)
         X: Operator = {}
         dark_block = B.block(B.dark)
-        while pending:
-            block = max(pending, key=lambda b: (b[0] + b[1], b))
+        while heap:
+            _, (ma, mb) = heapq.heappop(heap)
+            block = (-ma, -mb)
             r = pending.pop(block)
             if block == dark_block:
                 continue  # fixed by the trace condition; consistent since Tr rhs = 0
@@ -75,6 +81,8 @@ class FullSeries(Series):
                 for k2, v in self.L[0].on_key(k).items():
                     b2 = B.block(k2)
                     if b2 != block:
+                        if b2 not in pending:
+                            heapq.heappush(heap, (-(b2[0] + b2[1]), (-b2[0], -b2[1])))
                         target = pending.setdefault(b2, {})
                         target[k2] = target.get(k2, F.zero) - v * x
         trace = B.tr(X)

@@ -180,11 +180,12 @@ class SweepResult:
         return write_csv(path, self.grid, self.runs)
 
 
-def sweep(model: Model, grid: Grid, methods: Sequence[str] = ("full",), order: int | None = None,
-          **exact_options: Any) -> SweepResult:
-    """Run each method over the grid. Perturbative methods need ``order``; ``exact_options``
-    (``client``, ``scheduler``, ``n_workers``, ``serial``, ``chunk_size``, ``progress``) go to
-    :func:`run_exact`."""
+def sweep(model: Model, grid: Grid, methods: Sequence[str] = ("full",), order: int | str | None = None,
+          series: Mapping[str, Any] | None = None, **exact_options: Any) -> SweepResult:
+    """Run each method over the grid. Perturbative methods need ``order`` (an int or
+    ``"auto"``); ``series`` (``tol``, ``max_order``, ``resum``) goes to their ``evaluate``;
+    ``exact_options`` (``client``, ``scheduler``, ``n_workers``, ``serial``, ``chunk_size``,
+    ``progress``) go to :func:`run_exact`."""
     if grid.model != model:
         raise ParameterError("the grid was made for another model")
     unknown = [m for m in methods if m not in METHODS]
@@ -199,6 +200,6 @@ def sweep(model: Model, grid: Grid, methods: Sequence[str] = ("full",), order: i
         if method == "exact":
             rows = run_exact(model, points, **exact_options)
         else:
-            rows = evaluate(model, order, points, method)
+            rows = evaluate(model, order, points, method, **{k: v for k, v in (series or {}).items() if v is not None})
         result.runs.append(Run(method, None if method == "exact" else order, rows, time.perf_counter() - t0))
     return result

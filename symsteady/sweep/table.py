@@ -2,8 +2,8 @@
 
 Columns: the axes that are not model parameters, then ``N`` and the model parameters, then
 every field of the ``evaluate`` row flattened (``direction_x``, ``mean_x``, ``cov_xy``, …).
-Floats are written with ``repr`` (they read back exactly); ``None`` (θ of an isotropic state,
-the order of an exact row) is an empty cell. The file is written to a temporary file and
+Floats are written with ``repr`` (they read back exactly), booleans as ``True``/``False``;
+``None`` (θ of an isotropic state, the order of an exact row) is an empty cell. The file is written to a temporary file and
 renamed: never a partial file.
 """
 
@@ -74,6 +74,8 @@ def read_csv(path: str | Path) -> list[dict[str, Any]]:
     def value(s: str) -> Any:
         if s == "":
             return None
+        if s in ("True", "False"):
+            return s == "True"
         for conv in (int, float):
             with contextlib.suppress(ValueError):
                 return conv(s)
