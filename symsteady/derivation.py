@@ -100,7 +100,7 @@ class Derivation:
         return expr.subs(self.lam, 1) if self.formal else expr
 
 
-def _progress(total: int, label: str) -> Any:
+def progress(total: int, label: str) -> Any:
     """A tqdm bar on stderr, shown only when stderr is a terminal."""
     from tqdm.auto import tqdm
 
@@ -150,7 +150,7 @@ def derive(model: Model, order: int = 2, method: str = "full") -> Derivation:
     params = tuple(p for p in model.parameters if p != model.small)
     F = FlintField([N, *params], n=N)
     series = make_series(model, F, F.convert, order, method)
-    with _progress(order + 2, f"derive {model.name} order {order}") as bar:
+    with progress(order + 2, f"derive {model.name} order {order}") as bar:
         for k in range(order + 1):
             series[k]
             bar.update(1)
