@@ -1,14 +1,14 @@
 """symsteady: closed-form steady states and spin squeezing of driven-dissipative ensembles of N
 two-level emitters, by perturbation theory around the all-down dark state.
 
-Commands (``symsteady COMMAND --help`` for each):
+Commands (symsteady COMMAND --help for the options of each):
   derive     closed-form rho_k and xi2_R, symbolic in N and the couplings (text, LaTeX or JSON)
   evaluate   numbers at given points: xi2_R, xi2_S, theta, with error bars (or the exact solver)
   sweep      a grid of points to a CSV file, optionally a plot
   generate   a NumPy module, a C99 kernel or a LaTeX document of the closed forms
 
 A model is a built-in name (xyz, tfi, driven_ising, resonance_fluorescence) or a TOML file with
-``hamiltonian``, rates such as ``local_emission`` and optionally ``small``. Without a command,
+a hamiltonian, rates such as local_emission and optionally the small parameter. Without a command,
 prints the order-2 closed form of xyz and a short table.
 
 Example: symsteady derive xyz --order 2
@@ -28,6 +28,7 @@ import sympy
 from .derivation import Derivation, derive
 from .errors import ParameterError, SymsteadyError
 from .evaluation import METHODS, evaluate
+from .files import check_file_target
 from .models import BUILTIN, DEFAULT_MODEL, load
 from .points import settings_point
 from .series import METHODS as PERTURBATIVE_METHODS
@@ -125,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--N", help="number of emitters (an integer, e.g. 20 or 1e6)")
     e.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=SET_HELP)
     e.add_argument("--points", metavar="FILE.json", help="JSON list of objects with N and every parameter")
-    e.add_argument("--method", choices=METHODS, default="full")
+    e.add_argument("--method", choices=METHODS, default="full",
+                   help="full (default), pure, or exact: the exact steady state at each point (no --order)")
     e.add_argument("--json", action="store_true", help="print a JSON list, one object per point")
     add_series_options(e)
     w = sub.add_parser("sweep", help="a grid of points to CSV (and a plot); exact sweeps in parallel (Dask)")
@@ -164,19 +166,23 @@ def sweep_command(args: argparse.Namespace) -> str:
     """Run ``symsteady sweep``: write the CSV (and plot), return a report for the terminal."""
     from .sweep import make_grid, sweep
 
+    check_file_target(args.output)
+    if args.plot:
+        check_file_target(args.plot)
     model = load(args.model)
     grid = make_grid(model, args.vary, args.set, args.N)
     result = sweep(model, grid, args.method or ["full"], args.order, scheduler=args.scheduler,
                    n_workers=args.workers, serial=args.serial, series=series_options(args))
+    if args.plot:  # the plot first: when it fails, no CSV is left behind
+        from .plotting import plot_sweep
+
+        plot_sweep(result, args.plot, args.tolerance)
     result.write_csv(args.output)
     timing = ", ".join(f"{r.label} {r.seconds:.2f} s" for r in result.runs)
     lines = [f"wrote {args.output}: {grid.size} points x {len(result.runs)} method(s) ({timing})"]
     if len(result.runs) > 1 and any(r.method == "exact" for r in result.runs):
         lines.append(result.compare(args.tolerance).summary())
     if args.plot:
-        from .plotting import plot_sweep
-
-        plot_sweep(result, args.plot, args.tolerance)
         lines.append(f"wrote {args.plot}")
     return "\n".join(lines)
 

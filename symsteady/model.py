@@ -135,7 +135,7 @@ def _exact_literals(tree: ast.Expression) -> ast.Expression:
     return new
 
 
-def _coerce(value: object, what: str) -> sympy.Expr:
+def coerce_expression(value: object, what: str) -> sympy.Expr:
     if isinstance(value, str):
         return parse(value, what)
     if value is None:
@@ -202,11 +202,11 @@ class Model:
         unknown = sorted(set(rates) - set(processes.KEYS))
         if unknown:
             raise ModelError(f"unknown process(es) {unknown}; the processes are {', '.join(processes.KEYS)}")
-        set_(self, "hamiltonian", _coerce(hamiltonian, "hamiltonian"))
+        set_(self, "hamiltonian", coerce_expression(hamiltonian, "hamiltonian"))
         texts = {"hamiltonian": _as_written(hamiltonian, self.hamiltonian)}
         given = []
         for key in processes.KEYS:
-            rate = _coerce(rates.get(key, 0), key)
+            rate = coerce_expression(rates.get(key, 0), key)
             if rate.free_symbols & set(spinpoly.OPERATOR_SYMBOLS):
                 raise MalformedExpressionError(f"{key} = {rate} contains a spin operator")
             check_rate(key, rate)
