@@ -165,12 +165,18 @@ class Rewriter:
         return re + im_part if re != 0 else im_part
 
 
-def readable(d: Derivation) -> Readable:
-    """The readable forms of a derivation (named denominators in order of first appearance)."""
+def rewriter(d: Derivation) -> Rewriter:
+    """The :class:`Rewriter` of a derivation: its symbols, and sums split into the terms with
+    Hamiltonian parameters and those with rates."""
     model = d.model
     in_h = frozenset(model.hamiltonian.free_symbols) - {N, d.lam}
     in_rates = frozenset().union(*(r.free_symbols for r in model.rates.values())) - {N}
-    rewrite = Rewriter((N, *d.parameters), (in_h, in_rates))
+    return Rewriter((N, *d.parameters), (in_h, in_rates))
+
+
+def readable(d: Derivation) -> Readable:
+    """The readable forms of a derivation (named denominators in order of first appearance)."""
+    rewrite = rewriter(d)
     out = Readable(d)
     rho_items = [sorted(rho.items(), key=lambda kv: (-kv[0][0] - kv[0][1], kv[0])) for rho in d.rho_factored]
     with progress(sum(map(len, rho_items)) + len(PIECES), f"display {d.model.name}") as bar:
