@@ -162,7 +162,14 @@ class Rewriter:
         if im == 0:
             return re
         im_part = sympy.Mul(sympy.I, im, evaluate=False) if isinstance(im, sympy.Add) else sympy.I * im
-        return re + im_part if re != 0 else im_part
+        if re == 0:
+            return im_part
+        (re_num, re_den), (im_num, im_den) = sympy.fraction(re), sympy.fraction(im)
+        if re_den == im_den:  # one fraction: (re + i im) / den, common factors taken out
+            num = sympy.factor_terms(re_num + sympy.I * im_num)
+            coeff, rest = num.as_coeff_Mul() if isinstance(num, sympy.Mul) else (sympy.Integer(1), num)
+            return product(coeff, [rest, 1 / re_den])
+        return re + im_part
 
 
 def rewriter(d: Derivation) -> Rewriter:
