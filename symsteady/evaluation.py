@@ -164,7 +164,7 @@ def evaluate(model: Model, order: int | str | None, points: Iterable[Point], met
     list of dict
         One JSON-ready row per point: ``params``, ``N``, ``order``, ``method``, ``sector``,
         ``xi2_R``, ``xi2_S``, ``theta``, ``direction``, ``mean``, ``cov``, ``rs_gap``, and for the
-        series ``xi2_R_error`` (estimate of |ξ²_R − ξ²_R(exact)|; None where the series does not
+        series ``xi2_R_error`` (estimate of ``|ξ²_R − ξ²_R(exact)|``; None where the series does not
         converge), ``converged``, ``radius`` (estimated radius of convergence in λ),
         ``resum`` (``"pade"`` where the resummed value is given, else None) and ``note``.
 
