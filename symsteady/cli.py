@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--points", metavar="FILE.json", help="JSON list of objects with N and every parameter")
     e.add_argument("--method", choices=METHODS, default="full")
     e.add_argument("--json", action="store_true", help="print a JSON list, one object per point")
+    e.add_argument("--qfi", action="store_true",
+                   help="add the quantum Fisher information (qfi, fq_N, fq_direction), purity and entropy")
     add_series_options(e)
     w = sub.add_parser("sweep", help="a grid of points to CSV (and a plot); exact sweeps in parallel (Dask)")
     w.add_argument("model")
@@ -138,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--order", type=order_argument,
                    help="perturbative order, or 'auto' with --tol (required unless only --method exact)")
     add_series_options(w)
+    w.add_argument("--qfi", action="store_true",
+                   help="add the quantum Fisher information (qfi, fq_N, fq_direction), purity and entropy")
     w.add_argument("-o", "--output", required=True, metavar="OUT.csv")
     w.add_argument("--plot", metavar="OUT.png", help="xi2_R against one varied name, or theta maps over two")
     w.add_argument("--tolerance", type=float, default=0.01,
@@ -165,7 +169,7 @@ def sweep_command(args: argparse.Namespace) -> str:
     model = load(args.model)
     grid = make_grid(model, args.vary, args.set, args.N)
     result = sweep(model, grid, args.method or ["full"], args.order, scheduler=args.scheduler,
-                   n_workers=args.workers, serial=args.serial, series=series_options(args))
+                   n_workers=args.workers, serial=args.serial, series=series_options(args), qfi=args.qfi)
     result.write_csv(args.output)
     timing = ", ".join(f"{r.label} {r.seconds:.2f} s" for r in result.runs)
     lines = [f"wrote {args.output}: {grid.size} points x {len(result.runs)} method(s) ({timing})"]
@@ -209,7 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ParameterError("--order K is required for the perturbative methods")
             if args.order is not None and args.method == "exact":
                 raise ParameterError("--method exact takes no --order (the exact steady state has none)")
-            rows = evaluate(load(args.model), args.order, _points(args), args.method, **series_options(args))
+            rows = evaluate(load(args.model), args.order, _points(args), args.method, qfi=args.qfi,
+                            **series_options(args))
             print(json.dumps(rows, indent=1) if args.json else _table(rows))
     except SymsteadyError as exc:
         print(f"symsteady: error: {exc}", file=sys.stderr)

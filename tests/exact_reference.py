@@ -67,6 +67,7 @@ __all__ = [
     "dark_state",
     "orbit_matrix",
     "symmetric_basis",
+    "spin_j_basis",
     "lindblad_full",
     "apply_lindblad_full",
     "steady_state_full",
@@ -168,6 +169,22 @@ def symmetric_basis(N: int) -> np.ndarray:
             V[_set_index(A, N), i] = 1.0
         V[:, i] /= math.sqrt(math.comb(N, n))
     return V
+
+
+def spin_j_basis(N: int, k: int) -> np.ndarray:
+    """Isometry (2^N x (N-2k+1)) onto one copy of the spin j = N/2 - k irrep.
+
+    Singlets (|up,down> - |down,up>)/sqrt(2) on the site pairs (0,1), ..., (2k-2, 2k-1), times
+    the Dicke states of the remaining N - 2k sites; columns ordered m = j, j-1, ..., -j as in
+    ``qutip.jmat``. Built from explicit vectors only.
+    """
+    up, down = np.array([0, 1], dtype=complex), np.array([1, 0], dtype=complex)
+    singlet = (np.kron(up, down) - np.kron(down, up)) / math.sqrt(2)
+    pairs = np.ones(1, dtype=complex)
+    for _ in range(k):
+        pairs = np.kron(pairs, singlet)
+    rest = symmetric_basis(N - 2 * k) if N > 2 * k else np.ones((1, 1), dtype=complex)
+    return np.kron(pairs[:, None], rest)
 
 
 def _check_rates(rates: Mapping[str, float]) -> dict:

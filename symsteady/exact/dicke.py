@@ -1,0 +1,110 @@
+"""From orbit coefficients to Dicke blocks: ``rho = ⊕_j rho_j ⊗ 1_{d_j}``.
+
+A permutation-invariant state decomposes over the total spin j (Schur–Weyl):
+``rho = ⊕_j rho_j ⊗ 1_{d_j}`` with ``rho_j`` the (2j+1)×(2j+1) block of *one* copy of the
+spin-j representation and ``d_j = C(N, N/2-j) - C(N, N/2-j-1)`` its multiplicity, so that
+``Σ_j d_j Tr rho_j = Tr rho``. Rows and columns of ``rho_j`` run over ``m = j, j-1, ..., -j``
+(the order of ``qutip.jmat`` and of piqs' blocks); the phases of ``|j, m>`` are those of
+``S_+`` with positive matrix elements. piqs stores ``d_j rho_j`` instead (its Dicke-basis
+matrix has unit ordinary trace); :func:`piqs_matrix` converts.
+
+The map (``docs/algorithm/metrology.md#metrology-dicke-map``): with ``k = N/2 - j`` singlet
+pairs and ``M = 2j`` free emitters, ``<j, m_a| B(a, b, c) |j, m_b>
+= sqrt(C(M, a-k) / C(M, b-k)) · s_k(a, b, c)`` where ``Σ_c s_k(a, b, c) z^c
+= (z - 1)^k Σ_u C(a-k, u) C(M-a+k, b-k-u) z^u`` (exact integers). In the symmetric sector
+``<N/2, m_a| E(a, b) |N/2, m_b> = sqrt(C(N, a) C(N, b))``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+
+from ..algebra import Basis, Key, OrbitBasis
+from .space import log_binomial, log_factorials
+
+Blocks = dict[float, tuple[np.ndarray, int]]
+
+
+def multiplicity(n: int, k: int) -> int:
+    """``d_j`` for ``j = n/2 - k``: the number of copies of the spin-j irrep among n spin-1/2s."""
+    return math.comb(n, k) - (math.comb(n, k - 1) if k > 0 else 0)
+
+
+def _overlap_polynomial(n: int, k: int, a: int, b: int) -> list[int]:
+    """``s_k(a, b, c)`` for c = 0..min(a, b) (exact integers; see the module docstring)."""
+    free, na, nb = n - 2 * k, a - k, b - k
+    poly = [0] * (min(a, b) + 1)
+    for u in range(max(0, na + nb - free), min(na, nb) + 1):
+        poly[u] = math.comb(na, u) * math.comb(free - na, nb - u)
+    for _ in range(k):  # multiply by (z - 1)
+        poly = [(poly[c - 1] if c else 0) - poly[c] for c in range(len(poly))]
+    return poly
+
+
+def dicke_blocks_from_labels(basis: Basis, n: int, labels: tuple[np.ndarray, ...], values: np.ndarray,
+                             log_norm: np.ndarray) -> Blocks:
+    """Dicke blocks of ``rho = Σ values[i] B̂_i`` with ``B̂ = B / ||B||`` (``log_norm = log ||B||``).
+
+    Working with normalised coefficients keeps large N in range (no ``||B||`` is formed)."""
+    values = np.asarray(values, dtype=complex)
+    log_fact = log_factorials(n)
+    if not isinstance(basis, OrbitBasis):
+        a, b = (np.asarray(lab, dtype=int) for lab in labels)
+        rho = np.zeros((n + 1, n + 1), dtype=complex)
+        # <a|E(a, b)|b> in normalised Dicke states is sqrt(C(N,a) C(N,b)) = ||E(a, b)||
+        scale = np.exp(0.5 * (log_binomial(n, a, log_fact) + log_binomial(n, b, log_fact)) - log_norm)
+        np.add.at(rho, (n - a, n - b), values * scale)
+        return {n / 2: (rho, 1)}
+    a, b, c = (np.asarray(lab, dtype=int) for lab in labels)
+    keep = np.flatnonzero(values)
+    by_block: dict[tuple[int, int], list[int]] = {}
+    for i in keep:
+        by_block.setdefault((int(a[i]), int(b[i])), []).append(int(i))
+    blocks: Blocks = {}
+    for k in range(n // 2 + 1):
+        free = n - 2 * k
+        rho = np.zeros((free + 1, free + 1), dtype=complex)
+        for (ka, kb), idx in by_block.items():
+            if not (k <= min(ka, kb) and max(ka, kb) <= n - k):
+                continue
+            poly = _overlap_polynomial(n, k, ka, kb)
+            ratio = 0.5 * (log_binomial(free, ka - k, log_fact) - log_binomial(free, kb - k, log_fact))
+            total = 0j
+            for i in idx:
+                s = poly[int(c[i])]
+                if s:
+                    total += values[i] * math.copysign(math.exp(math.log(abs(s)) + ratio - log_norm[i]), s)
+            rho[n - k - ka, n - k - kb] += total
+        blocks[free / 2] = (rho, multiplicity(n, k))
+    return blocks
+
+
+def dicke_blocks_from_operator(basis: Basis, n: int, op: Mapping[Key, complex]) -> Blocks:
+    """Dicke blocks of an operator given by plain orbit coefficients ``{key: value}``."""
+    keys = [key for key, v in op.items() if complex(v) != 0]
+    labels = tuple(np.array([key[i] for key in keys], dtype=int) for i in range(len(basis.dark)))
+    log_fact = log_factorials(n)
+    log_norm = 0.5 * sum((log_binomial(nn, kk, log_fact) for nn, kk in basis.norm2_binomials(*labels, n)),
+                         np.zeros(len(keys)))
+    values = np.array([complex(op[key]) for key in keys], dtype=complex) * np.exp(log_norm)
+    return dicke_blocks_from_labels(basis, n, labels, values, log_norm)
+
+
+def piqs_matrix(blocks: Blocks, n: int) -> np.ndarray:
+    """The block-diagonal matrix of piqs' Dicke basis at N = n: blocks ``d_j rho_j`` for
+    j = N/2, N/2 - 1, ... (zero where ``blocks`` has none, e.g. the symmetric sector's other j)."""
+    widths = [n - 2 * k + 1 for k in range(n // 2 + 1)]
+    out = np.zeros((sum(widths), sum(widths)), dtype=complex)
+    pos = 0
+    for w in widths:
+        if (w - 1) / 2 in blocks:
+            rho, d = blocks[(w - 1) / 2]
+            out[pos:pos + w, pos:pos + w] = d * rho
+        pos += w
+    return out
+
+
+__all__ = ["Blocks", "dicke_blocks_from_labels", "dicke_blocks_from_operator", "multiplicity", "piqs_matrix"]
