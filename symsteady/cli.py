@@ -1,4 +1,4 @@
-"""Command line: ``symsteady [derive|evaluate|sweep|generate] ...``. Thin: parses, calls the
+"""Command line: ``symsteady [derive|evaluate|sweep|generate|plot-state] ...``. Thin: parses, calls the
 library, prints; every :class:`~symsteady.errors.SymsteadyError` becomes one line on stderr."""
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def _points(args: argparse.Namespace) -> list[dict[str, Any]]:
 def _table(rows: list[dict[str, Any]]) -> str:
     names = list(rows[0]["params"])
     extra = ["xi2_R_error"] if rows[0]["method"] != "exact" else []
+    extra += ["fq_N"] if "fq_N" in rows[0] else []
     head = names + ["xi2_R", "xi2_S", "theta", "rs_gap"] + extra
     lines = ["  ".join(f"{h:>12}" for h in head)]
     for r in rows:
@@ -159,7 +160,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--snippets", action="store_true", help="latex: equation snippets instead of a document")
     g.add_argument("--build", action="store_true",
                    help="also compile: the shared library (c) or the PDF (latex)")
+    s = sub.add_parser("plot-state", help="the Husimi function of a steady state around its mean spin (PNG)")
+    s.add_argument("model")
+    s.add_argument("--N", required=True, help="number of emitters")
+    s.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    s.add_argument("--method", choices=METHODS, default="exact")
+    s.add_argument("--order", type=int, help="perturbative order (with --method full or pure)")
+    s.add_argument("-o", "--output", required=True, metavar="OUT.png")
     return p
+
+
+def plot_state_command(args: argparse.Namespace) -> str:
+    """Run ``symsteady plot-state``: write the figure, return the path written."""
+    from .plotting import plot_state
+
+    if args.method == "exact" and args.order is not None:
+        raise ParameterError("--method exact takes no --order (the exact steady state has none)")
+    if args.method != "exact" and args.order is None:
+        raise ParameterError("--order K is required for the perturbative methods")
+    plot_state(load(args.model), settings_point(args.set, args.N), args.method, args.order, args.output)
+    return f"wrote {args.output}"
 
 
 def sweep_command(args: argparse.Namespace) -> str:
@@ -208,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(sweep_command(args))
         elif args.command == "generate":
             print(generate_command(args))
+        elif args.command == "plot-state":
+            print(plot_state_command(args))
         else:
             if args.order is None and args.method != "exact":
                 raise ParameterError("--order K is required for the perturbative methods")

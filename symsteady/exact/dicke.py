@@ -82,15 +82,23 @@ def dicke_blocks_from_labels(basis: Basis, n: int, labels: tuple[np.ndarray, ...
     return blocks
 
 
-def dicke_blocks_from_operator(basis: Basis, n: int, op: Mapping[Key, complex]) -> Blocks:
-    """Dicke blocks of an operator given by plain orbit coefficients ``{key: value}``."""
+def normalised_arrays(basis: Basis, n: int, op: Mapping[Key, complex]
+                      ) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
+    """``(labels, values, log_norm)`` of an operator given by plain orbit coefficients
+    ``{key: value}``: its nonzero labels as arrays, its coefficients in the normalised basis
+    ``B̂ = B / ||B||`` and ``log ||B||`` (the layout of an exact solution)."""
     keys = [key for key, v in op.items() if complex(v) != 0]
     labels = tuple(np.array([key[i] for key in keys], dtype=int) for i in range(len(basis.dark)))
     log_fact = log_factorials(n)
     log_norm = 0.5 * sum((log_binomial(nn, kk, log_fact) for nn, kk in basis.norm2_binomials(*labels, n)),
                          np.zeros(len(keys)))
     values = np.array([complex(op[key]) for key in keys], dtype=complex) * np.exp(log_norm)
-    return dicke_blocks_from_labels(basis, n, labels, values, log_norm)
+    return labels, values, log_norm
+
+
+def dicke_blocks_from_operator(basis: Basis, n: int, op: Mapping[Key, complex]) -> Blocks:
+    """Dicke blocks of an operator given by plain orbit coefficients ``{key: value}``."""
+    return dicke_blocks_from_labels(basis, n, *normalised_arrays(basis, n, op))
 
 
 def piqs_matrix(blocks: Blocks, n: int) -> np.ndarray:
@@ -107,4 +115,5 @@ def piqs_matrix(blocks: Blocks, n: int) -> np.ndarray:
     return out
 
 
-__all__ = ["Blocks", "dicke_blocks_from_labels", "dicke_blocks_from_operator", "multiplicity", "piqs_matrix"]
+__all__ = ["Blocks", "dicke_blocks_from_labels", "dicke_blocks_from_operator", "multiplicity", "normalised_arrays",
+           "piqs_matrix"]
