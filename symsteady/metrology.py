@@ -30,9 +30,11 @@ QFI_KEYS = ("qfi", "fq_N", "fq_direction", "purity", "entropy")
 
 
 @lru_cache(maxsize=64)
-def spin_matrices(j: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """S_x, S_y, S_z of spin j, rows and columns m = j, j-1, ..., -j (``qutip.jmat`` order)."""
-    m = j - np.arange(int(round(2 * j)) + 1)
+def spin_matrices(j: float, lowest: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """S_x, S_y, S_z of spin j, rows and columns m = j, j-1, ..., -j (``qutip.jmat`` order);
+    with ``lowest``, only the last ``lowest`` rows and columns (m = -j + lowest - 1, ..., -j)."""
+    size = int(round(2 * j)) + 1
+    m = -j + np.arange(min(size, lowest or size))[::-1]
     raise_ = np.diag(np.sqrt(j * (j + 1) - m[1:] * (m[1:] + 1)), 1).astype(complex)  # <m+1|S+|m>
     lower = raise_.conj().T
     return (raise_ + lower) / 2, (raise_ - lower) / 2j, np.diag(m).astype(complex)
@@ -53,7 +55,7 @@ def qfi_matrix(blocks: Blocks) -> np.ndarray:
     for j, d, p, U in block_spectra(blocks):
         if not np.any(p > 0):
             continue
-        S = [U.conj().T @ s @ U for s in spin_matrices(j)]
+        S = [U.conj().T @ s @ U for s in spin_matrices(j, len(p))]
         total = p[:, None] + p[None, :]
         weight = np.where(total > 0, (p[:, None] - p[None, :]) ** 2 / np.where(total > 0, total, 1.0), 0.0)
         for a in range(3):
@@ -97,7 +99,7 @@ def _harmonic(blocks: Blocks) -> tuple[np.ndarray, np.ndarray, float]:
     Re(<k|S_a|l><l|S_b|k>)``, ``t_a = Tr σ S_a`` and ``s = Tr σ``."""
     H, t, s = np.zeros((3, 3)), np.zeros(3), 0.0
     for j, d, q, U in block_spectra(blocks):
-        S = [U.conj().T @ x @ U for x in spin_matrices(j)]
+        S = [U.conj().T @ x @ U for x in spin_matrices(j, len(q))]
         total = q[:, None] + q[None, :]
         mean = np.where(total > 0, q[:, None] * q[None, :] / np.where(total > 0, total, 1.0), 0.0)
         for a in range(3):
@@ -127,18 +129,21 @@ def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray
     if order < 2:
         return F, lam
     top = n / 2
-    rho1 = dicke_blocks_from_operator(series.basis, n, series[1])
-    rho2 = dicke_blocks_from_operator(series.basis, n, series[2])
-    psi1 = rho1[top][0][:, -1].copy()
+    # ρ₁, ρ₂ reach few excitations: their blocks restricted to the states they reach (plus one,
+    # for S|D>) are exact, at any N (docs/algorithm/metrology.md#metrology-perturbative)
+    reach = max((max(key[:2]) for k in (1, 2) for key in series[k]), default=0) + 2
+    rho1 = dicke_blocks_from_operator(series.basis, n, series[1], lowest=reach)
+    rho2 = dicke_blocks_from_operator(series.basis, n, series[2], lowest=reach)
+    width = min(n + 1, reach)
+    psi1 = rho1[top][0][:, -1].copy() if top in rho1 else np.zeros(width, dtype=complex)
     psi1[-1] = 0.0
     sigma = {j: (block.copy(), d) for j, (block, d) in rho2.items()}
-    sym = sigma[top][0] - np.outer(psi1, psi1.conj())
+    sym = (sigma[top][0] if top in sigma else np.zeros((width, width), dtype=complex)) - np.outer(psi1, psi1.conj())
     sym[-1, :] = 0.0
     sym[:, -1] = 0.0
     sigma[top] = (sym, 1)
     H, t, s = _harmonic(sigma)
-    Sx, Sy, Sz = spin_matrices(top)
-    ops = (Sx, Sy, Sz)
+    ops = spin_matrices(top, sym.shape[0])
     cross = np.array([[(ops[a] @ sym @ ops[b])[-1, -1].real for b in range(3)] for a in range(3)])
     m0 = np.array([0.0, 0.0, -n / 2])
     F[2] = F[2] + 4 * (np.outer(m0, t) + np.outer(t, m0) - s * np.outer(m0, m0)) - 16 * cross - 8 * H

@@ -63,3 +63,19 @@ def test_multiplicities():
     assert [multiplicity(6, k) for k in range(4)] == [1, 5, 9, 5]
     assert sum(multiplicity(20, k) * (21 - 2 * k) for k in range(11)) == 2**20
     assert multiplicity(7, 3) == math.comb(7, 3) - math.comb(7, 2)
+
+
+@pytest.mark.parametrize("kind", ["orbit", "symmetric"])
+def test_lowest_window_is_the_tail_of_the_full_blocks(kind, rng):
+    """An operator near the dark state (a, b <= 2): its blocks restricted to the lowest states."""
+    N = 9
+    basis = (OrbitBasis if kind == "orbit" else SymmetricBasis)(ComplexField(N))
+    op = {k: v for k, v in random_operator(basis, N, rng).items() if max(k[:2]) <= 2}
+    full = dicke_blocks_from_operator(basis, N, op)
+    window = dicke_blocks_from_operator(basis, N, op, lowest=4)
+    assert set(window) <= set(full)
+    for j, (rho, d) in full.items():
+        if j in window:
+            np.testing.assert_allclose(window[j][0], rho[-4:, -4:], atol=1e-12)
+            assert window[j][1] == d
+        np.testing.assert_allclose(rho[:-4, :], 0, atol=1e-12)

@@ -196,3 +196,12 @@ def test_symmetric_sector_to_qutip_is_the_top_block():
     ref_state = qutip.steadystate(2 * 0.7 * Sx, [qutip.jmat(N / 2, "-")])
     assert np.abs(full[:N + 1, :N + 1] - ref_state.full()).max() < 1e-9
     assert not math.isnan(full[0, 0].real)
+
+
+def test_perturbative_qfi_at_large_N():
+    """The blocks of ρ₁, ρ₂ are kept on the few states they reach: any N."""
+    rows = evaluate(builtin("xyz"), 2, [{"N": n, "J": 0.5, "Jz": 1.0, "gamma": 1.0, "delta": 0.01}
+                                         for n in (100, 10**5)], "full", qfi=True)
+    exact = evaluate(builtin("xyz"), None, [rows[0]["params"]], "exact", qfi=True)[0]
+    assert rows[0]["fq_N"] == pytest.approx(exact["fq_N"], abs=1e-6)
+    assert abs(rows[1]["fq_N"] - 1 / rows[1]["xi2_R"]) < 1e-4 and rows[1]["fq_N"] > 1.01

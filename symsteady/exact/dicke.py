@@ -45,18 +45,23 @@ def _overlap_polynomial(n: int, k: int, a: int, b: int) -> list[int]:
 
 
 def dicke_blocks_from_labels(basis: Basis, n: int, labels: tuple[np.ndarray, ...], values: np.ndarray,
-                             log_norm: np.ndarray) -> Blocks:
+                             log_norm: np.ndarray, lowest: int | None = None) -> Blocks:
     """Dicke blocks of ``rho = Σ values[i] B̂_i`` with ``B̂ = B / ||B||`` (``log_norm = log ||B||``).
 
-    Working with normalised coefficients keeps large N in range (no ``||B||`` is formed)."""
+    Working with normalised coefficients keeps large N in range (no ``||B||`` is formed).
+    ``lowest``: keep only the ``lowest`` states of each block with the fewest excitations (the
+    last rows and columns, m = -j + lowest - 1, ..., -j) and only the blocks the operator
+    reaches — exact for an operator supported there (a perturbative order near the dark
+    state), and the way to large N."""
     values = np.asarray(values, dtype=complex)
     log_fact = log_factorials(n)
     if not isinstance(basis, OrbitBasis):
         a, b = (np.asarray(lab, dtype=int) for lab in labels)
-        rho = np.zeros((n + 1, n + 1), dtype=complex)
+        w = n + 1 if lowest is None else min(n + 1, lowest)
+        rho = np.zeros((w, w), dtype=complex)
         # <a|E(a, b)|b> in normalised Dicke states is sqrt(C(N,a) C(N,b)) = ||E(a, b)||
         scale = np.exp(0.5 * (log_binomial(n, a, log_fact) + log_binomial(n, b, log_fact)) - log_norm)
-        np.add.at(rho, (n - a, n - b), values * scale)
+        np.add.at(rho, (w - 1 - a, w - 1 - b), values * scale)
         return {n / 2: (rho, 1)}
     a, b, c = (np.asarray(lab, dtype=int) for lab in labels)
     keep = np.flatnonzero(values)
@@ -64,9 +69,11 @@ def dicke_blocks_from_labels(basis: Basis, n: int, labels: tuple[np.ndarray, ...
     for i in keep:
         by_block.setdefault((int(a[i]), int(b[i])), []).append(int(i))
     blocks: Blocks = {}
-    for k in range(n // 2 + 1):
+    reach = max((min(ka, kb) for ka, kb in by_block), default=0) if lowest is not None else n // 2
+    for k in range(min(n // 2, reach) + 1):
         free = n - 2 * k
-        rho = np.zeros((free + 1, free + 1), dtype=complex)
+        w = free + 1 if lowest is None else min(free + 1, lowest)
+        rho = np.zeros((w, w), dtype=complex)
         for (ka, kb), idx in by_block.items():
             if not (k <= min(ka, kb) and max(ka, kb) <= n - k):
                 continue
@@ -77,7 +84,7 @@ def dicke_blocks_from_labels(basis: Basis, n: int, labels: tuple[np.ndarray, ...
                 s = poly[int(c[i])]
                 if s:
                     total += values[i] * math.copysign(math.exp(math.log(abs(s)) + ratio - log_norm[i]), s)
-            rho[n - k - ka, n - k - kb] += total
+            rho[w - 1 - (ka - k), w - 1 - (kb - k)] += total
         blocks[free / 2] = (rho, multiplicity(n, k))
     return blocks
 
@@ -96,9 +103,11 @@ def normalised_arrays(basis: Basis, n: int, op: Mapping[Key, complex]
     return labels, values, log_norm
 
 
-def dicke_blocks_from_operator(basis: Basis, n: int, op: Mapping[Key, complex]) -> Blocks:
-    """Dicke blocks of an operator given by plain orbit coefficients ``{key: value}``."""
-    return dicke_blocks_from_labels(basis, n, *normalised_arrays(basis, n, op))
+def dicke_blocks_from_operator(basis: Basis, n: int, op: Mapping[Key, complex], lowest: int | None = None
+                               ) -> Blocks:
+    """Dicke blocks of an operator given by plain orbit coefficients ``{key: value}``
+    (``lowest`` as for :func:`dicke_blocks_from_labels`)."""
+    return dicke_blocks_from_labels(basis, n, *normalised_arrays(basis, n, op), lowest=lowest)
 
 
 def piqs_matrix(blocks: Blocks, n: int) -> np.ndarray:
