@@ -310,6 +310,13 @@ class Model:
         data.update(changes)
         return Model(**data)  # type: ignore[arg-type]
 
+    def to_qutip(self, N: int, point: Mapping[str, object]):
+        """The model at one point as a ``qutip.piqs.Dicke`` system (needs qutip:
+        ``pip install 'symsteady[qutip]'``); see :func:`symsteady.qutip_export.model_to_qutip`."""
+        from .qutip_export import model_to_qutip
+
+        return model_to_qutip(self, N, point)
+
     def summary(self) -> str:
         rates = ", ".join(f"{r} = {v}" for r, v in self.rates.items()) or "no dissipation"
         small = f"small parameter {self.small}" if self.small else "formal lambda on the U(1)-breaking part"
