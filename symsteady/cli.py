@@ -6,6 +6,7 @@ Commands (symsteady COMMAND --help for the options of each):
   evaluate   numbers at given points: xi2_R, xi2_S, theta, with error bars (or the exact solver)
   sweep      a grid of points to a CSV file, optionally a plot
   generate   a NumPy module, a C99 kernel or a LaTeX document of the closed forms
+  plot-state the Husimi function of a steady state on the Bloch sphere, with its axes
 
 A model is a built-in name (xyz, tfi, driven_ising, resonance_fluorescence) or a TOML file with
 a hamiltonian, rates such as local_emission and optionally the small parameter. Without a command,
@@ -63,6 +64,7 @@ def _points(args: argparse.Namespace) -> list[dict[str, Any]]:
 def _table(rows: list[dict[str, Any]]) -> str:
     names = list(rows[0]["params"])
     extra = ["xi2_R_error"] if rows[0]["method"] != "exact" else []
+    extra += ["fq_N"] if "fq_N" in rows[0] else []
     head = names + ["xi2_R", "xi2_S", "theta", "rs_gap"] + extra
     lines = ["  ".join(f"{h:>12}" for h in head)]
     for r in rows:
@@ -129,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--method", choices=METHODS, default="full",
                    help="full (default), pure, or exact: the exact steady state at each point (no --order)")
     e.add_argument("--json", action="store_true", help="print a JSON list, one object per point")
+    e.add_argument("--qfi", action="store_true",
+                   help="add the quantum Fisher information (qfi, fq_N, fq_direction), purity and entropy")
     add_series_options(e)
     w = sub.add_parser("sweep", help="a grid of points to CSV (and a plot); exact sweeps in parallel (Dask)")
     w.add_argument("model")
@@ -141,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--order", type=order_argument,
                    help=ORDER_HELP + ", or 'auto' with --tol (required unless only --method exact)")
     add_series_options(w)
+    w.add_argument("--qfi", action="store_true",
+                   help="add the quantum Fisher information (qfi, fq_N, fq_direction), purity and entropy")
     w.add_argument("-o", "--output", required=True, metavar="OUT.csv")
     w.add_argument("--plot", metavar="OUT.png", help="xi2_R against one varied name, or theta maps over two")
     w.add_argument("--tolerance", type=float, default=0.01,
@@ -159,7 +165,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--snippets", action="store_true", help="latex: equation snippets instead of a document")
     g.add_argument("--build", action="store_true",
                    help="also compile: the shared library (c) or the PDF (latex)")
+    s = sub.add_parser("plot-state", help="the Husimi function of a steady state around its mean spin (PNG)")
+    s.add_argument("model")
+    s.add_argument("--N", required=True, help="number of emitters")
+    s.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    s.add_argument("--method", choices=METHODS, default="exact")
+    s.add_argument("--order", type=int, help="perturbative order (with --method full or pure)")
+    s.add_argument("-o", "--output", required=True, metavar="OUT.png")
     return p
+
+
+def plot_state_command(args: argparse.Namespace) -> str:
+    """Run ``symsteady plot-state``: write the figure, return the path written."""
+    from .plotting import plot_state
+
+    if args.method == "exact" and args.order is not None:
+        raise ParameterError("--method exact takes no --order (the exact steady state has none)")
+    if args.method != "exact" and args.order is None:
+        raise ParameterError("--order K is required for the perturbative methods")
+    plot_state(load(args.model), settings_point(args.set, args.N), args.method, args.order, args.output)
+    return f"wrote {args.output}"
 
 
 def sweep_command(args: argparse.Namespace) -> str:
@@ -172,7 +197,7 @@ def sweep_command(args: argparse.Namespace) -> str:
     model = load(args.model)
     grid = make_grid(model, args.vary, args.set, args.N)
     result = sweep(model, grid, args.method or ["full"], args.order, scheduler=args.scheduler,
-                   n_workers=args.workers, serial=args.serial, series=series_options(args))
+                   n_workers=args.workers, serial=args.serial, series=series_options(args), qfi=args.qfi)
     if args.plot:  # the plot first: when it fails, no CSV is left behind
         from .plotting import plot_sweep
 
@@ -221,12 +246,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(sweep_command(args))
         elif args.command == "generate":
             print(generate_command(args))
+        elif args.command == "plot-state":
+            print(plot_state_command(args))
         else:
             if args.order is None and args.method != "exact":
                 raise ParameterError("--order K is required for the perturbative methods")
             if args.order is not None and args.method == "exact":
                 raise ParameterError("--method exact takes no --order (the exact steady state has none)")
-            rows = evaluate(load(args.model), args.order, _points(args), args.method, **series_options(args))
+            rows = evaluate(load(args.model), args.order, _points(args), args.method, qfi=args.qfi,
+                            **series_options(args))
             print(json.dumps(rows, indent=1) if args.json else _table(rows))
     except SymsteadyError as exc:
         print(f"symsteady: error: {exc}", file=sys.stderr)

@@ -324,6 +324,13 @@ class Model:
         data.update(changes)
         return Model(**data)  # type: ignore[arg-type]
 
+    def to_qutip(self, N: int, point: Mapping[str, object]):
+        """The model at one point as a ``qutip.piqs.Dicke`` system (needs qutip:
+        ``pip install 'symsteady[qutip]'``); see :func:`symsteady.qutip_export.model_to_qutip`."""
+        from .qutip_export import model_to_qutip
+
+        return model_to_qutip(self, N, point)
+
     def summary(self) -> str:
         """One line: name, H and the rates as the user wrote them, the small parameter."""
         rates = ", ".join(f"{r} = {self.texts[r]}" for r in self.rates) or "no dissipation"

@@ -288,3 +288,65 @@ def plot_sweep(result: SweepResult, path: str | Path | None = None, tolerance: f
         if path is not None:
             save(fig, path)
     return fig
+
+
+def plot_state(model: Any, point: dict[str, Any], method: str = "exact", order: int | None = None,
+               path: str | Path | None = None, resolution: int = 161, radius: float | None = None):
+    """The Husimi function Q of a steady state around its mean spin, with the squeezing axis and
+    the QFI-optimal rotation axis (``docs/algorithm/metrology.md#metrology-husimi``).
+
+    The chart is the azimuthal equidistant projection about the mean-spin direction m̂: the
+    point at distance r (radians) in direction (cos ψ, sin ψ) is ``cos r m̂ + sin r (cos ψ e1 +
+    sin ψ e2)`` with the frame e1, e2 of ``docs/algorithm/conventions.md#conventions-frame``.
+    ``method``: ``"exact"``, or ``"full"``/``"pure"`` with ``order`` (the state summed at λ).
+    ``radius``: the chart's half width in radians (default 4/√N, at most π)."""
+    from .evaluation import evaluate
+    from .husimi import husimi, model_state
+    from .observables import frame
+
+    state = model_state(model, point, method, order)
+    with_qfi = method == "exact" or (method == "full" and order in (1, 2))
+    row = evaluate(model, None if method == "exact" else order, [point], method, qfi=with_qfi)[0]
+    mean = np.asarray(row["mean"], dtype=float)
+    mhat = mean / np.linalg.norm(mean)
+    e1, e2 = (np.asarray(e, dtype=float) for e in frame(mean))
+    n = int(row["N"])
+    R = radius if radius is not None else min(np.pi, 4 / np.sqrt(n))
+    x = np.linspace(-R, R, resolution)
+    X, Y = np.meshgrid(x, x)
+    r, psi = np.hypot(X, Y), np.arctan2(Y, X)
+    vec = (np.cos(r)[..., None] * mhat + np.sin(r)[..., None]
+           * (np.cos(psi)[..., None] * e1 + np.sin(psi)[..., None] * e2))
+    Q = husimi(state, np.arccos(np.clip(vec[..., 2], -1, 1)), np.arctan2(vec[..., 1], vec[..., 0]))
+    fig, (ax,) = new_figure(width=5.2, height=4.4)
+    mesh = ax.pcolormesh(X, Y, np.ma.masked_where(r > np.pi, Q), cmap="magma", shading="nearest", rasterized=True)
+    fig.colorbar(mesh, ax=ax, label=r"$Q(\theta, \phi)$")
+    ax.contour(X, Y, Q, levels=np.linspace(0.1, 0.9, 5) * np.max(Q), colors="white", linewidths=0.6, alpha=0.7)
+    if row["theta"] is not None:
+        t = row["theta"]
+        ax.plot([-R * np.cos(t), R * np.cos(t)], [-R * np.sin(t), R * np.sin(t)], color="tab:cyan", lw=1.5,
+                label=r"squeezed axis $\theta$")
+    if row.get("fq_direction") is not None:
+        u = np.asarray(row["fq_direction"], dtype=float)
+        v = np.array([u @ e1, u @ e2])
+        if np.linalg.norm(v) > 1e-6:
+            v = v / np.linalg.norm(v)
+            ax.plot([-R * v[0], R * v[0]], [-R * v[1], R * v[1]], color="tab:green", ls="--", lw=1.5,
+                    label="QFI-optimal rotation axis")
+    ax.set_xlim(-R, R)
+    ax.set_ylim(-R, R)
+    ax.set_aspect("equal")
+    ax.set_xlabel(r"along $e_1$ (rad)")
+    ax.set_ylabel(r"along $e_2$ (rad)")
+    what = "exact" if method == "exact" else f"{method} order {order}"
+    title = f"{model.name}, N = {n}, {what}"
+    if row["xi2_R"] is not None:
+        title += "\n" + rf"$\xi^2_R = {row['xi2_R']:.4f}$"
+        if row.get("fq_N") is not None:
+            title += rf", $F_Q/N = {row['fq_N']:.4f}$"
+    ax.set_title(title, fontsize="medium")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower left", fontsize="small", framealpha=0.8)
+    if path is not None:
+        save(fig, path)
+    return fig

@@ -1,0 +1,163 @@
+"""Quantum Fisher information, purity and entropy of a permutation-invariant state.
+
+From the Dicke blocks ``rho = ⊕_j rho_j ⊗ 1_{d_j}`` (:mod:`symsteady.exact.dicke`): the
+collective spin acts inside each copy of each block, so with ``rho_j = Σ_k p_k |k><k|``
+
+    F_ab = Σ_j d_j · 2 Σ_{k,l: p_k+p_l>0} (p_k - p_l)²/(p_k + p_l) Re(<k|S_a|l><l|S_b|k>),
+
+``purity = Σ_j d_j Tr rho_j²`` and ``entropy = -Σ_j d_j Tr rho_j ln rho_j`` (natural log).
+``fq_N`` is the largest eigenvalue of F divided by N, ``fq_direction`` its unit eigenvector
+(sign: largest component positive). For any state ``F_Q/N >= 1/ξ²_R`` (Pezzè–Smerzi).
+``docs/algorithm/metrology.md#metrology-qfi``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .exact.dicke import Blocks, dicke_blocks_from_operator
+from .model import Model
+from .observables import series_moments
+from .points import Point, point_field
+from .powerseries import PowerSeries
+from .series import make_series
+
+#: The keys a ``--qfi`` row adds.
+QFI_KEYS = ("qfi", "fq_N", "fq_direction", "purity", "entropy")
+
+
+@lru_cache(maxsize=64)
+def spin_matrices(j: float, lowest: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """S_x, S_y, S_z of spin j, rows and columns m = j, j-1, ..., -j (``qutip.jmat`` order);
+    with ``lowest``, only the last ``lowest`` rows and columns (m = -j + lowest - 1, ..., -j)."""
+    size = int(round(2 * j)) + 1
+    m = -j + np.arange(min(size, lowest or size))[::-1]
+    raise_ = np.diag(np.sqrt(j * (j + 1) - m[1:] * (m[1:] + 1)), 1).astype(complex)  # <m+1|S+|m>
+    lower = raise_.conj().T
+    return (raise_ + lower) / 2, (raise_ - lower) / 2j, np.diag(m).astype(complex)
+
+
+def block_spectra(blocks: Blocks) -> list[tuple[float, int, np.ndarray, np.ndarray]]:
+    """``(j, d_j, p, U)`` per block: eigenvalues (negative rounding clipped to 0) and vectors."""
+    out = []
+    for j, (rho, d) in sorted(blocks.items(), reverse=True):
+        p, U = np.linalg.eigh(0.5 * (rho + rho.conj().T))
+        out.append((j, d, np.clip(p, 0.0, None), U))
+    return out
+
+
+def qfi_matrix(blocks: Blocks) -> np.ndarray:
+    """The 3×3 quantum Fisher information matrix of the collective spin (real symmetric)."""
+    F = np.zeros((3, 3))
+    for j, d, p, U in block_spectra(blocks):
+        if not np.any(p > 0):
+            continue
+        S = [U.conj().T @ s @ U for s in spin_matrices(j, len(p))]
+        total = p[:, None] + p[None, :]
+        weight = np.where(total > 0, (p[:, None] - p[None, :]) ** 2 / np.where(total > 0, total, 1.0), 0.0)
+        for a in range(3):
+            for b in range(a, 3):
+                F[a, b] += d * 2 * np.sum(weight * (S[a] * S[b].T).real)
+                F[b, a] = F[a, b]
+    return F
+
+
+def purity(blocks: Blocks) -> float:
+    """``Tr rho² = Σ_j d_j Tr rho_j²``."""
+    return float(sum(d * np.sum(p**2) for _, d, p, _ in block_spectra(blocks)))
+
+
+def entropy(blocks: Blocks) -> float:
+    """Von Neumann entropy ``-Tr rho ln rho = -Σ_j d_j Σ_k p_k ln p_k``."""
+    total = 0.0
+    for _, d, p, _ in block_spectra(blocks):
+        q = p[p > 0]
+        total -= d * float(np.sum(q * np.log(q)))
+    return total
+
+
+def largest(F: np.ndarray, N: int) -> tuple[float, np.ndarray]:
+    """``(λ_max(F)/N, unit eigenvector)``, the eigenvector's largest component positive."""
+    w, v = np.linalg.eigh(F)
+    u = v[:, -1]
+    return float(w[-1]) / N, u * np.sign(u[np.argmax(np.abs(u))])
+
+
+def metrology(blocks: Blocks, N: int) -> dict[str, Any]:
+    """The ``--qfi`` keys of a row: qfi (3×3 list), fq_N, fq_direction, purity, entropy."""
+    F = qfi_matrix(blocks)
+    fq, direction = largest(F, N)
+    return {"qfi": F.tolist(), "fq_N": fq, "fq_direction": direction.tolist(),
+            "purity": purity(blocks), "entropy": entropy(blocks)}
+
+
+def _harmonic(blocks: Blocks) -> tuple[np.ndarray, np.ndarray, float]:
+    """For a positive operator σ = ⊕ σ_j ⊗ 1_{d_j}: ``H_ab = Σ_j d_j Σ_kl q_k q_l/(q_k + q_l)
+    Re(<k|S_a|l><l|S_b|k>)``, ``t_a = Tr σ S_a`` and ``s = Tr σ``."""
+    H, t, s = np.zeros((3, 3)), np.zeros(3), 0.0
+    for j, d, q, U in block_spectra(blocks):
+        S = [U.conj().T @ x @ U for x in spin_matrices(j, len(q))]
+        total = q[:, None] + q[None, :]
+        mean = np.where(total > 0, q[:, None] * q[None, :] / np.where(total > 0, total, 1.0), 0.0)
+        for a in range(3):
+            t[a] += d * float(np.sum(q * np.diag(S[a]).real))
+            for b in range(3):
+                H[a, b] += d * float(np.sum(mean * (S[a] * S[b].T).real))
+        s += d * float(np.sum(q))
+    return H, t, s
+
+
+def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray], float]:
+    """Coefficients ``F_0, …, F_order`` (order <= 2) of the consistent expansion of the QFI
+    matrix at a checked point, and the value of λ (``docs/algorithm/metrology.md#metrology-perturbative``).
+
+    ``F = 4C + 4λ²(m₀tᵀ + t m₀ᵀ - s m₀m₀ᵀ) - 16λ² Re<D|S_a σ₂ S_b|D> - 8λ² H(σ₂)`` with C the
+    covariance (truncated at ``order``), ``σ₂ = P(ρ₂ - |ψ₁><ψ₁|)P`` the mixed part of ρ₂
+    (P = 1 - |D><D|, ``ρ₁ = |ψ₁><D| + |D><ψ₁|``), ``t = Tr σ₂ S``, ``s = Tr σ₂``."""
+    if order not in (0, 1, 2):
+        raise ValueError("the perturbative QFI is implemented to order 2")
+    field, convert, subs = point_field(model, values)
+    series = make_series(model, field, convert, order, "full")
+    lam = 1.0 if model.formal else float(subs[model.small])
+    n = int(values["N"])
+    mean, second = series_moments(series, order)
+    cov = [[second[a][b] - mean[a] * mean[b] for b in range(3)] for a in range(3)]
+    F = [np.array([[4 * complex(cov[a][b].c[k]).real for b in range(3)] for a in range(3)]) for k in range(order + 1)]
+    if order < 2:
+        return F, lam
+    top = n / 2
+    # ρ₁, ρ₂ reach few excitations: their blocks restricted to the states they reach (plus one,
+    # for S|D>) are exact, at any N (docs/algorithm/metrology.md#metrology-perturbative)
+    reach = max((max(key[:2]) for k in (1, 2) for key in series[k]), default=0) + 2
+    rho1 = dicke_blocks_from_operator(series.basis, n, series[1], lowest=reach)
+    rho2 = dicke_blocks_from_operator(series.basis, n, series[2], lowest=reach)
+    width = min(n + 1, reach)
+    psi1 = rho1[top][0][:, -1].copy() if top in rho1 else np.zeros(width, dtype=complex)
+    psi1[-1] = 0.0
+    sigma = {j: (block.copy(), d) for j, (block, d) in rho2.items()}
+    sym = (sigma[top][0] if top in sigma else np.zeros((width, width), dtype=complex)) - np.outer(psi1, psi1.conj())
+    sym[-1, :] = 0.0
+    sym[:, -1] = 0.0
+    sigma[top] = (sym, 1)
+    H, t, s = _harmonic(sigma)
+    ops = spin_matrices(top, sym.shape[0])
+    cross = np.array([[(ops[a] @ sym @ ops[b])[-1, -1].real for b in range(3)] for a in range(3)])
+    m0 = np.array([0.0, 0.0, -n / 2])
+    F[2] = F[2] + 4 * (np.outer(m0, t) + np.outer(t, m0) - s * np.outer(m0, m0)) - 16 * cross - 8 * H
+    return F, lam
+
+
+def perturbative_metrology(model: Model, order: int, values: Point) -> dict[str, Any]:
+    """The ``--qfi`` keys of a perturbative row (orders 1 and 2): F summed at λ, its largest
+    eigenvalue / N and direction; purity and entropy None (not expanded)."""
+    coeffs, lam = qfi_series(model, order, values)
+    F = sum(c * lam**k for k, c in enumerate(coeffs))
+    fq, direction = largest(F, int(values["N"]))
+    return {"qfi": F.tolist(), "fq_N": fq, "fq_direction": direction.tolist(), "purity": None, "entropy": None}
+
+
+__all__ = ["QFI_KEYS", "entropy", "largest", "metrology", "perturbative_metrology", "purity", "qfi_matrix",
+           "qfi_series", "spin_matrices"]

@@ -1,0 +1,81 @@
+"""Dicke blocks from orbit coefficients (docs/algorithm/metrology.md#metrology-dicke-map)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import exact_reference as ref
+from symsteady.algebra import OrbitBasis, SymmetricBasis
+from symsteady.exact.dicke import dicke_blocks_from_operator, multiplicity
+from symsteady.exact.space import all_labels
+from symsteady.fields import ComplexField
+
+
+def random_operator(basis, N, rng):
+    labels = all_labels(basis, N)
+    keys = list(zip(*(lab.tolist() for lab in labels)))
+    return {key: complex(rng.normal(), rng.normal()) for key in keys}
+
+
+def full_matrix(op, N):
+    X = np.zeros((2**N, 2**N), dtype=complex)
+    for key, v in op.items():
+        if len(key) == 3:
+            X += v * ref.orbit_matrix(N, *key)
+        else:
+            X += v * sum(ref.orbit_matrix(N, key[0], key[1], c) for c in range(min(key) + 1))
+    return X
+
+
+@pytest.mark.parametrize("N", [1, 2, 3, 4, 5, 6])
+def test_blocks_equal_explicit_spin_j_matrices(N, rng):
+    basis = OrbitBasis(ComplexField(N))
+    op = random_operator(basis, N, rng)
+    X = full_matrix(op, N)
+    blocks = dicke_blocks_from_operator(basis, N, op)
+    assert sorted(blocks) == [N / 2 - k for k in range(N // 2, -1, -1)]
+    for k in range(N // 2 + 1):
+        V = ref.spin_j_basis(N, k)
+        rho, d = blocks[N / 2 - k]
+        assert d == multiplicity(N, k)
+        np.testing.assert_allclose(rho, V.conj().T @ X @ V, atol=1e-9 * np.abs(X).max())
+    # complete: the blocks with their multiplicities carry the whole operator
+    assert sum(d * np.trace(r) for r, d in blocks.values()) == pytest.approx(np.trace(X))
+    assert sum(d * np.vdot(r, r) for r, d in blocks.values()) == pytest.approx(np.vdot(X, X))
+    assert sum(d * (2 * j + 1) for j, (_, d) in blocks.items()) == 2**N
+
+
+@pytest.mark.parametrize("N", [1, 4, 5])
+def test_symmetric_sector_is_the_single_block(N, rng):
+    basis = SymmetricBasis(ComplexField(N))
+    op = random_operator(basis, N, rng)
+    blocks = dicke_blocks_from_operator(basis, N, op)
+    assert list(blocks) == [N / 2]
+    V = ref.symmetric_basis(N)
+    np.testing.assert_allclose(blocks[N / 2][0], V.conj().T @ full_matrix(op, N) @ V, atol=1e-9)
+    assert blocks[N / 2][1] == 1
+
+
+def test_multiplicities():
+    assert [multiplicity(6, k) for k in range(4)] == [1, 5, 9, 5]
+    assert sum(multiplicity(20, k) * (21 - 2 * k) for k in range(11)) == 2**20
+    assert multiplicity(7, 3) == math.comb(7, 3) - math.comb(7, 2)
+
+
+@pytest.mark.parametrize("kind", ["orbit", "symmetric"])
+def test_lowest_window_is_the_tail_of_the_full_blocks(kind, rng):
+    """An operator near the dark state (a, b <= 2): its blocks restricted to the lowest states."""
+    N = 9
+    basis = (OrbitBasis if kind == "orbit" else SymmetricBasis)(ComplexField(N))
+    op = {k: v for k, v in random_operator(basis, N, rng).items() if max(k[:2]) <= 2}
+    full = dicke_blocks_from_operator(basis, N, op)
+    window = dicke_blocks_from_operator(basis, N, op, lowest=4)
+    assert set(window) <= set(full)
+    for j, (rho, d) in full.items():
+        if j in window:
+            np.testing.assert_allclose(window[j][0], rho[-4:, -4:], atol=1e-12)
+            assert window[j][1] == d
+        np.testing.assert_allclose(rho[:-4, :], 0, atol=1e-12)
