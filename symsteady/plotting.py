@@ -17,7 +17,8 @@ in (−π/2, π/2] everywhere (θ and θ ± π are the same axis).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+import functools
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -62,6 +63,15 @@ def style() -> Any:
     import matplotlib
 
     return matplotlib.rc_context(STYLE)
+
+
+def styled(draw: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a figure function so that it draws (and saves) in :data:`STYLE`."""
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with style():
+            return draw(*args, **kwargs)
+    return wrapper
 
 
 def use_style() -> None:
@@ -277,19 +287,20 @@ def draw_disagreement(ax: Any, grid: Grid, diff: np.ndarray, tolerance: float) -
                    label=rf"$|\Delta\xi^2_R| > {tolerance:g}$ (hatched); agrees elsewhere")]
 
 
+@styled
 def plot_sweep(result: SweepResult, path: str | Path | None = None, tolerance: float | None = 0.01,
                quantity: str = "xi2_R"):
     """The standard figure of a sweep (line plot for one axis, θ maps for two); saved if ``path``."""
     n = len(result.grid.axes)
     if n not in (1, 2):
         raise ParameterError(f"plots take one or two varied axes, not {n}")
-    with style():
-        fig = line_plot(result, quantity) if n == 1 else map_plot(result, tolerance)
-        if path is not None:
-            save(fig, path)
+    fig = line_plot(result, quantity) if n == 1 else map_plot(result, tolerance)
+    if path is not None:
+        save(fig, path)
     return fig
 
 
+@styled
 def plot_state(model: Any, point: dict[str, Any], method: str = "exact", order: int | None = None,
                path: str | Path | None = None, resolution: int = 161, radius: float | None = None):
     """The Husimi function Q of a steady state around its mean spin, with the squeezing axis and
