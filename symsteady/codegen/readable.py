@@ -4,7 +4,7 @@
 A coefficient arrives factored by FLINT (real and imaginary parts apart,
 :meth:`symsteady.fields.FlintField.factored`); :class:`Rewriter` writes each multi-term
 numerator factor as a polynomial in its best variable with factored coefficients (or split
-into its Hamiltonian and rate terms), names every multi-term denominator factor ``D1, D2, …``
+into its Hamiltonian and rate terms), names every multi-term denominator factor in two or more symbols ``D1, D2, …``
 (defined once: the factors are irreducible, so no name is a product of others) and puts the
 real and imaginary parts over one denominator when they share it.
 """
@@ -42,8 +42,9 @@ class Rewriter:
         self._cache: dict[tuple[str, int], sympy.Expr] = {}
 
     def name(self, base: sympy.Expr) -> sympy.Expr:
-        """``D_i`` for a multi-term denominator factor (defined once), other bases unchanged."""
-        if not isinstance(base, sympy.Add):
+        """``D_i`` for a multi-term denominator factor in two or more symbols (defined once);
+        other bases (``gamma``, ``N - 1``) are written out."""
+        if not isinstance(base, sympy.Add) or len(base.free_symbols) < 2:
             return base
         if base not in self.table:
             symbol = sympy.Symbol(f"D{len(self.table) + 1}", positive=True)
