@@ -30,7 +30,7 @@ from symsteady.errors import ToolError
 from symsteady.spinpoly import Sm, Sp, Sz
 
 MODELS = list(symsteady.models.BUILTIN)
-LAYOUT = (r"\nonumber", r"\Big", r"\big", r"\quad", "&", r"\\")
+LAYOUT = (r"\nonumber", r"\Big", r"\big", r"\quad", "&", r"\\*", r"\\")
 
 
 def formulas(tex: str) -> dict[str, str]:
