@@ -280,9 +280,9 @@ def draw_disagreement(ax: Any, grid: Grid, diff: np.ndarray, tolerance: float) -
     import matplotlib
 
     a0, a1 = grid.axes
-    with matplotlib.rc_context({"hatch.color": DISAGREE, "hatch.linewidth": 0.8}):
-        ax.contourf(a0.values(), a1.values(), bad.T.astype(float), levels=[0.5, 1.5], colors="none",
-                    hatches=["////"])
+    with matplotlib.rc_context({"hatch.color": DISAGREE, "hatch.linewidth": 0.8}):  # whole cells
+        ax.pcolor(a0.values(), a1.values(), np.ma.masked_where(~bad, bad).T.astype(float), shading="nearest",
+                  hatch="////", facecolor="none", edgecolor="none", linewidth=0)
     return [_patch(facecolor="none", edgecolor=DISAGREE, hatch="////",
                    label=rf"$|\Delta\xi^2_R| > {tolerance:g}$ (hatched); agrees elsewhere")]
 
