@@ -205,3 +205,14 @@ def test_perturbative_qfi_at_large_N():
     exact = evaluate(builtin("xyz"), None, [rows[0]["params"]], "exact", qfi=True)[0]
     assert rows[0]["fq_N"] == pytest.approx(exact["fq_N"], abs=1e-6)
     assert abs(rows[1]["fq_N"] - 1 / rows[1]["xi2_R"]) < 1e-4 and rows[1]["fq_N"] > 1.01
+
+
+def test_core_imports_qutip_only_for_an_export():
+    import subprocess
+    import sys
+
+    code = ("import sys, symsteady, symsteady.metrology, symsteady.husimi, symsteady.qutip_export\n"
+            "symsteady.evaluate(symsteady.builtin('tfi'), None, [{'N': 4, 'Delta': 1, 'Jx': 0.2, 'gamma': 1}],"
+            " 'exact', qfi=True)\n"
+            "assert 'qutip' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
