@@ -116,7 +116,7 @@ def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray
 
     ``F = 4C + 4λ²(m₀tᵀ + t m₀ᵀ - s m₀m₀ᵀ) - 16λ² Re<D|S_a σ₂ S_b|D> - 8λ² H(σ₂)`` with C the
     covariance (truncated at ``order``), ``σ₂ = P(ρ₂ - |ψ₁><ψ₁|)P`` the mixed part of ρ₂
-    (P = 1 - |D><D|, ``ρ₁ = |ψ₁><D| + |D><ψ₁|``), ``t = Tr σ₂ S``, ``s = Tr σ₂``."""
+    (``P = 1 - |D><D|``, ``ρ₁ = |ψ₁><D| + |D><ψ₁|``), ``t = Tr σ₂ S``, ``s = Tr σ₂``."""
     if order not in (0, 1, 2):
         raise ValueError("the perturbative QFI is implemented to order 2")
     field, convert, subs = point_field(model, values)
