@@ -22,7 +22,6 @@ from .exact.dicke import Blocks, dicke_blocks_from_operator
 from .model import Model
 from .observables import series_moments
 from .points import Point, point_field
-from .powerseries import PowerSeries
 from .series import make_series
 
 #: The keys a ``--qfi`` row adds.
