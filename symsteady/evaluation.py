@@ -21,7 +21,7 @@ from .derivation import derive
 from .errors import MethodError, ParameterError, SingularPointError
 from .estimates import auto_order, estimate
 from .exact import solve_at
-from .metrology import QFI_KEYS, metrology, perturbative_metrology
+from .metrology import metrology, perturbative_metrology
 from .model import N, Model
 from .observables import QUADRATIC_KEYS, finalize, series_quadratics
 from .points import Point, Points, check_points, point_field

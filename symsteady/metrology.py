@@ -14,7 +14,7 @@ collective spin acts inside each copy of each block, so with ``rho_j = Σ_k p_k 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -22,8 +22,8 @@ from .exact.dicke import Blocks, dicke_blocks_from_operator
 from .model import Model
 from .observables import series_moments
 from .points import Point, point_field
-from .powerseries import PowerSeries
 from .series import make_series
+from .threads import single_blas_thread
 
 #: The keys a ``--qfi`` row adds.
 QFI_KEYS = ("qfi", "fq_N", "fq_direction", "purity", "entropy")
@@ -40,43 +40,66 @@ def spin_matrices(j: float, lowest: int | None = None) -> tuple[np.ndarray, np.n
     return (raise_ + lower) / 2, (raise_ - lower) / 2j, np.diag(m).astype(complex)
 
 
-def block_spectra(blocks: Blocks) -> list[tuple[float, int, np.ndarray, np.ndarray]]:
-    """``(j, d_j, p, U)`` per block: eigenvalues (negative rounding clipped to 0) and vectors."""
+Spectra = list[tuple[float, int, np.ndarray, np.ndarray]]
+
+
+def block_spectra(blocks: Blocks) -> Spectra:
+    """``(j, d_j, p, U)`` per block: eigenvalues (negative rounding clipped to 0) and vectors
+    (one BLAS thread: many small matrices)."""
     out = []
-    for j, (rho, d) in sorted(blocks.items(), reverse=True):
-        p, U = np.linalg.eigh(0.5 * (rho + rho.conj().T))
-        out.append((j, d, np.clip(p, 0.0, None), U))
+    with single_blas_thread():
+        for j, (rho, d) in sorted(blocks.items(), reverse=True):
+            p, U = np.linalg.eigh(0.5 * (rho + rho.conj().T))
+            out.append((j, d, np.clip(p, 0.0, None), U))
     return out
+
+
+def _pair_sum(spectra: Spectra, kernel: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """``Σ_j d_j Σ_{k,l: p_k+p_l>0} kernel(p_k, p_l) Re(<k|S_a|l><l|S_b|k>)`` (3×3)."""
+    out = np.zeros((3, 3))
+    for j, d, p, U in spectra:
+        if not np.any(p > 0):
+            continue
+        S = [U.conj().T @ s @ U for s in spin_matrices(j, len(p))]
+        pk, pl = p[:, None], p[None, :]
+        total = pk + pl
+        weight = np.where(total > 0, kernel(pk, np.where(total > 0, pl, 1.0)), 0.0)
+        for a in range(3):
+            for b in range(a, 3):
+                out[a, b] += d * np.sum(weight * (S[a] * S[b].T).real)
+                out[b, a] = out[a, b]
+    return out
+
+
+def _qfi_kernel(pk: np.ndarray, pl: np.ndarray) -> np.ndarray:
+    return 2 * (pk - pl) ** 2 / (pk + pl)
+
+
+def _harmonic_kernel(pk: np.ndarray, pl: np.ndarray) -> np.ndarray:
+    return pk * pl / (pk + pl)
 
 
 def qfi_matrix(blocks: Blocks) -> np.ndarray:
     """The 3×3 quantum Fisher information matrix of the collective spin (real symmetric)."""
-    F = np.zeros((3, 3))
-    for j, d, p, U in block_spectra(blocks):
-        if not np.any(p > 0):
-            continue
-        S = [U.conj().T @ s @ U for s in spin_matrices(j, len(p))]
-        total = p[:, None] + p[None, :]
-        weight = np.where(total > 0, (p[:, None] - p[None, :]) ** 2 / np.where(total > 0, total, 1.0), 0.0)
-        for a in range(3):
-            for b in range(a, 3):
-                F[a, b] += d * 2 * np.sum(weight * (S[a] * S[b].T).real)
-                F[b, a] = F[a, b]
-    return F
+    return _pair_sum(block_spectra(blocks), _qfi_kernel)
+
+
+def _purity(spectra: Spectra) -> float:
+    return float(sum(d * np.sum(p**2) for _, d, p, _ in spectra))
+
+
+def _entropy(spectra: Spectra) -> float:
+    return -float(sum(d * np.sum(p[p > 0] * np.log(p[p > 0])) for _, d, p, _ in spectra))
 
 
 def purity(blocks: Blocks) -> float:
     """``Tr rho² = Σ_j d_j Tr rho_j²``."""
-    return float(sum(d * np.sum(p**2) for _, d, p, _ in block_spectra(blocks)))
+    return _purity(block_spectra(blocks))
 
 
 def entropy(blocks: Blocks) -> float:
     """Von Neumann entropy ``-Tr rho ln rho = -Σ_j d_j Σ_k p_k ln p_k``."""
-    total = 0.0
-    for _, d, p, _ in block_spectra(blocks):
-        q = p[p > 0]
-        total -= d * float(np.sum(q * np.log(q)))
-    return total
+    return _entropy(block_spectra(blocks))
 
 
 def largest(F: np.ndarray, N: int) -> tuple[float, np.ndarray]:
@@ -88,26 +111,23 @@ def largest(F: np.ndarray, N: int) -> tuple[float, np.ndarray]:
 
 def metrology(blocks: Blocks, N: int) -> dict[str, Any]:
     """The ``--qfi`` keys of a row: qfi (3×3 list), fq_N, fq_direction, purity, entropy."""
-    F = qfi_matrix(blocks)
+    spectra = block_spectra(blocks)
+    F = _pair_sum(spectra, _qfi_kernel)
     fq, direction = largest(F, N)
     return {"qfi": F.tolist(), "fq_N": fq, "fq_direction": direction.tolist(),
-            "purity": purity(blocks), "entropy": entropy(blocks)}
+            "purity": _purity(spectra), "entropy": _entropy(spectra)}
 
 
 def _harmonic(blocks: Blocks) -> tuple[np.ndarray, np.ndarray, float]:
     """For a positive operator σ = ⊕ σ_j ⊗ 1_{d_j}: ``H_ab = Σ_j d_j Σ_kl q_k q_l/(q_k + q_l)
     Re(<k|S_a|l><l|S_b|k>)``, ``t_a = Tr σ S_a`` and ``s = Tr σ``."""
-    H, t, s = np.zeros((3, 3)), np.zeros(3), 0.0
-    for j, d, q, U in block_spectra(blocks):
+    spectra = block_spectra(blocks)
+    t, s = np.zeros(3), 0.0
+    for j, d, q, U in spectra:
         S = [U.conj().T @ x @ U for x in spin_matrices(j, len(q))]
-        total = q[:, None] + q[None, :]
-        mean = np.where(total > 0, q[:, None] * q[None, :] / np.where(total > 0, total, 1.0), 0.0)
-        for a in range(3):
-            t[a] += d * float(np.sum(q * np.diag(S[a]).real))
-            for b in range(3):
-                H[a, b] += d * float(np.sum(mean * (S[a] * S[b].T).real))
+        t += d * np.array([float(np.sum(q * np.diag(S[a]).real)) for a in range(3)])
         s += d * float(np.sum(q))
-    return H, t, s
+    return _pair_sum(spectra, _harmonic_kernel), t, s
 
 
 def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray], float]:
@@ -116,7 +136,7 @@ def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray
 
     ``F = 4C + 4λ²(m₀tᵀ + t m₀ᵀ - s m₀m₀ᵀ) - 16λ² Re<D|S_a σ₂ S_b|D> - 8λ² H(σ₂)`` with C the
     covariance (truncated at ``order``), ``σ₂ = P(ρ₂ - |ψ₁><ψ₁|)P`` the mixed part of ρ₂
-    (P = 1 - |D><D|, ``ρ₁ = |ψ₁><D| + |D><ψ₁|``), ``t = Tr σ₂ S``, ``s = Tr σ₂``."""
+    (``P = 1 - |D><D|``, ``ρ₁ = |ψ₁><D| + |D><ψ₁|``), ``t = Tr σ₂ S``, ``s = Tr σ₂``."""
     if order not in (0, 1, 2):
         raise ValueError("the perturbative QFI is implemented to order 2")
     field, convert, subs = point_field(model, values)

@@ -79,3 +79,53 @@ def test_lowest_window_is_the_tail_of_the_full_blocks(kind, rng):
             np.testing.assert_allclose(window[j][0], rho[-4:, -4:], atol=1e-12)
             assert window[j][1] == d
         np.testing.assert_allclose(rho[:-4, :], 0, atol=1e-12)
+
+
+def orbit_coefficients(X, N):
+    """Orbit coefficients of a permutation-invariant 2^N matrix: x = <B, X> / ||B||^2."""
+    out = {}
+    for key in zip(*(lab.tolist() for lab in all_labels(OrbitBasis(ComplexField(N)), N))):
+        B = ref.orbit_matrix(N, *key)
+        out[key] = np.vdot(B, X) / np.vdot(B, B).real
+    return out
+
+
+@pytest.mark.parametrize("N", [4, 5])
+def test_piqs_dicke_states(N):
+    """piqs.dicke(N, j, m) (in piqs' layout: d_j rho_j) from the 2^N projector on (j, m) over d_j."""
+    qutip = pytest.importorskip("qutip")
+    from qutip import piqs
+
+    from symsteady.exact.dicke import piqs_matrix
+
+    ops = ref.local_ops(N)
+    S2 = ops["Sx"] @ ops["Sx"] + ops["Sy"] @ ops["Sy"] + ops["Sz"] @ ops["Sz"]
+    w, V = np.linalg.eigh(S2 + 1e-3 * ops["Sz"])  # split the m's inside each j
+    basis = OrbitBasis(ComplexField(N))
+    for k in range(N // 2 + 1):
+        j = N / 2 - k
+        for m in (j, -j, j - 1):
+            if abs(m) > j:
+                continue
+            cols = np.abs(w - (j * (j + 1) + 1e-3 * m)) < 1e-6
+            P = V[:, cols] @ V[:, cols].conj().T
+            X = P / multiplicity(N, k)
+            blocks = dicke_blocks_from_operator(basis, N, orbit_coefficients(X, N))
+            want = piqs.dicke(N, j, m).full()
+            np.testing.assert_allclose(piqs_matrix(blocks, N), want, atol=1e-9)
+
+
+@pytest.mark.parametrize("N", [3, 6])
+def test_piqs_coherent_spin_state(N):
+    """A product state: orbit coefficients beta^a alpha^(N-a) conj(beta^b alpha^(N-b)) against piqs.css."""
+    pytest.importorskip("qutip")
+    from qutip import piqs
+
+    from symsteady.exact.dicke import piqs_matrix
+
+    up, down = 0.6, 0.8 * np.exp(0.7j)  # piqs.css: prod (x |e> + y |g>)
+    basis = OrbitBasis(ComplexField(N))
+    op = {key: up ** key[0] * down ** (N - key[0]) * np.conj(up ** key[1] * down ** (N - key[1]))
+          for key in zip(*(lab.tolist() for lab in all_labels(basis, N)))}
+    blocks = dicke_blocks_from_operator(basis, N, op)
+    np.testing.assert_allclose(piqs_matrix(blocks, N), piqs.css(N, up, down, basis="dicke").full(), atol=1e-9)

@@ -97,6 +97,16 @@ def test_pezze_smerzi_bound_at_every_exact_point(name, N):
         assert 0 < row["purity"] <= 1 + 1e-12 and row["entropy"] >= -1e-12
 
 
+@pytest.mark.parametrize("extra", [{"local_dephasing": 0.2}, {"local_pumping": 0.1}, {"collective_emission": 0.5},
+                                   {"collective_dephasing": 0.3}, {"local_dephasing": 0.05, "local_pumping": 0.3}])
+def test_pezze_smerzi_bound_with_every_process(extra):
+    model, params = tfi_with(**extra)
+    points = [{"N": N, **params, "Delta": D, "Jx": x} for N in (5, 16) for D in (-1.0, 2.0) for x in (0.05, 0.6)]
+    for row in evaluate(model, None, points, "exact", qfi=True):
+        if row["xi2_R"] is not None:
+            assert row["fq_N"] >= 1 / row["xi2_R"] - 1e-9, row["params"]
+
+
 SLOPE_CASES = [("xyz", {"N": 8, "J": 0.5, "Jz": 1.0, "gamma": 1.0}, "delta"),
                ("tfi", {"N": 8, "Delta": 1.0, "gamma": 1.0}, "Jx"),
                ("driven_ising", {"N": 6, "Delta": 0.5, "U": 0.7, "gamma": 1.0}, "Omega"),
@@ -205,3 +215,14 @@ def test_perturbative_qfi_at_large_N():
     exact = evaluate(builtin("xyz"), None, [rows[0]["params"]], "exact", qfi=True)[0]
     assert rows[0]["fq_N"] == pytest.approx(exact["fq_N"], abs=1e-6)
     assert abs(rows[1]["fq_N"] - 1 / rows[1]["xi2_R"]) < 1e-4 and rows[1]["fq_N"] > 1.01
+
+
+def test_core_imports_qutip_only_for_an_export():
+    import subprocess
+    import sys
+
+    code = ("import sys, symsteady, symsteady.metrology, symsteady.husimi, symsteady.qutip_export\n"
+            "symsteady.evaluate(symsteady.builtin('tfi'), None, [{'N': 4, 'Delta': 1, 'Jx': 0.2, 'gamma': 1}],"
+            " 'exact', qfi=True)\n"
+            "assert 'qutip' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
