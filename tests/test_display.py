@@ -3,9 +3,11 @@ sympy parses back to the derived expressions."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
+import sys
 
 import pytest
 import sympy
@@ -132,3 +134,18 @@ def test_three_process_model_order_2_round_trip():
     for k, group in enumerate(data["rho"]):
         for key, value in d.rho[k].items():
             assert same(parse_back(data, group[symsteady.codegen.quantities.orbit_name(key)]), value)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_only_on_a_terminal(monkeypatch, terminal):
+    stream = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    d = symsteady.derive(symsteady.builtin("tfi"), 1)
+    readable(d)
+    text = stream.getvalue()
+    assert ("derive tfi order 1" in text and "display tfi" in text) == terminal, text

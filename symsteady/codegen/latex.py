@@ -30,7 +30,7 @@ from .naming import default_command, default_stem
 from .quantities import orbit_name
 from ..files import atomic_path, write_atomic
 from .render import render
-from .display import rewriter
+from .readable import rewriter
 
 S_x, S_y, S_z = sympy.symbols("S_x S_y S_z", commutative=False)
 S_plus, S_minus = sympy.symbols("S_+ S_-", commutative=False)
