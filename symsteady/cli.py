@@ -165,7 +165,7 @@ def sweep_command(args: argparse.Namespace) -> str:
     model = load(args.model)
     grid = make_grid(model, args.vary, args.set, args.N)
     result = sweep(model, grid, args.method or ["full"], args.order, scheduler=args.scheduler,
-                   n_workers=args.workers, serial=args.serial, series=series_options(args))
+                   n_workers=args.workers, serial=args.serial or None, series=series_options(args))
     result.write_csv(args.output)
     timing = ", ".join(f"{r.label} {r.seconds:.2f} s" for r in result.runs)
     lines = [f"wrote {args.output}: {grid.size} points x {len(result.runs)} method(s) ({timing})"]

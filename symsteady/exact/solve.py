@@ -37,7 +37,7 @@ from .matrix import ExactLiouvillian
 from .ordering import nested_dissection
 from .space import KeySpace
 
-#: GMRES: relative tolerance of the weighted correction; Krylov vectors per cycle (between the
+#: GMRES: tolerance of the weighted correction, relative to the weighted steady state of L0; Krylov vectors per cycle (between the
 #: bounds, within GMRES_MEMORY bytes; scipy allocates them up front, so a cycle is kept short);
 #: at most GMRES_ITERATIONS inner iterations; stalled (given up) when the residual has not
 #: halved over the last STALL_WINDOW iterations.
@@ -48,8 +48,6 @@ GMRES_ITERATIONS = 600
 STALL_WINDOW = 120
 #: Tolerance of the refinement step's GMRES (the correction is needed to a few digits only).
 REFINE_RTOL = 1e-4
-#: A pivot below this fraction of the largest marks a singular matrix.
-SINGULAR_PIVOT_RATIO = 1e-14
 #: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution.
 ACCEPTED_BACKWARD_ERROR = 1e-10
 #: The direct LU may use this fraction of the memory available when it starts.
@@ -186,8 +184,7 @@ def _direct_lu(system: ExactLiouvillian, note: str) -> tuple[Callable[..., np.nd
                                       diag_pivot_thresh=0.001, options={"SymmetricMode": True})
     except RuntimeError:
         raise _singular(system) from None
-    pivots = np.abs(lu.U.diagonal())
-    if pivots.min() <= SINGULAR_PIVOT_RATIO * pivots.max():
+    if not np.all(lu.U.diagonal()):  # an exact zero pivot (near-zero ones: the backward error check)
         raise _singular(system)
 
     def solve(r: np.ndarray, trans: str = "N") -> np.ndarray:
@@ -215,7 +212,7 @@ def _krylov_size(dim: int) -> int:
 
 def _gmres_solver(system: ExactLiouvillian, lu: Any
                   ) -> tuple[Callable[[np.ndarray, float], tuple[np.ndarray | None, int]], int]:
-    """``(solve, bytes)``: ``solve(r, rtol) -> (δ or None, inner iterations)``: ``L̂ δ = r`` by scipy's restarted
+    """``(solve, bytes)``: ``solve(r, rtol, atol) -> (δ or None, inner iterations)``: ``L̂ δ = r`` by scipy's restarted
     GMRES on ``P = W LU(L0)^-1 L̂ W^-1`` (left preconditioned, unknowns ``y = W δ`` on the
     population scale, so the stopping test weighs every element as the moments do)."""
     dim = system.space.dim
@@ -224,7 +221,7 @@ def _gmres_solver(system: ExactLiouvillian, lu: Any
     op = scipy.sparse.linalg.LinearOperator((dim, dim), matvec=lambda y: w * lu.solve(A @ (y / w)), dtype=complex)
     restart = _krylov_size(dim)
 
-    def solve(r: np.ndarray, rtol: float) -> tuple[np.ndarray | None, int]:
+    def solve(r: np.ndarray, rtol: float, atol: float = 0.0) -> tuple[np.ndarray | None, int]:
         rhs = w * lu.solve(r)
         if not np.any(rhs):
             return np.zeros(dim, dtype=complex), 0
@@ -236,7 +233,7 @@ def _gmres_solver(system: ExactLiouvillian, lu: Any
                 raise _Stalled
 
         try:
-            y, flag = scipy.sparse.linalg.gmres(op, rhs, rtol=rtol, atol=0.0, restart=restart,
+            y, flag = scipy.sparse.linalg.gmres(op, rhs, rtol=rtol, atol=atol, restart=restart,
                                                 maxiter=-(-GMRES_ITERATIONS // restart), callback=step,
                                                 callback_type="pr_norm")
         except _Stalled:
@@ -275,8 +272,12 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
         else:
             info.method = "gmres"
             gmres, krylov_bytes = _gmres_solver(system, lu)
-            start = x0 if x0 is not None and x0.shape == (dim,) and np.all(np.isfinite(x0)) else lu.solve(b)
-            delta, info.iterations = gmres(b - system.A @ start, GMRES_RTOL)
+            x_l0 = lu.solve(b)
+            start = x0 if x0 is not None and x0.shape == (dim,) and np.all(np.isfinite(x0)) else x_l0
+            # the target is absolute, on the scale of the weighted state (a warm start that is
+            # already close needs fewer iterations, not a tighter relative tolerance)
+            target = GMRES_RTOL * float(np.linalg.norm(np.exp(system.space.log_population_weight()) * x_l0))
+            delta, info.iterations = gmres(b - system.A @ start, 0.0, target)
             info.memory_bytes = matrix_bytes + lu_bytes + krylov_bytes
             if delta is not None:
                 x = start + delta
