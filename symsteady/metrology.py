@@ -13,6 +13,7 @@ collective spin acts inside each copy of each block, so with ``rho_j = Σ_k p_k 
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -118,10 +119,9 @@ def metrology(blocks: Blocks, N: int) -> dict[str, Any]:
             "purity": _purity(spectra), "entropy": _entropy(spectra)}
 
 
-def _harmonic(blocks: Blocks) -> tuple[np.ndarray, np.ndarray, float]:
-    """For a positive operator σ = ⊕ σ_j ⊗ 1_{d_j}: ``H_ab = Σ_j d_j Σ_kl q_k q_l/(q_k + q_l)
-    Re(<k|S_a|l><l|S_b|k>)``, ``t_a = Tr σ S_a`` and ``s = Tr σ``."""
-    spectra = block_spectra(blocks)
+def _harmonic(spectra: Spectra) -> tuple[np.ndarray, np.ndarray, float]:
+    """For a positive operator σ = ⊕ σ_j ⊗ 1_{d_j} given by its spectra: ``H_ab = Σ_j d_j
+    Σ_kl q_k q_l/(q_k + q_l) Re(<k|S_a|l><l|S_b|k>)``, ``t_a = Tr σ S_a`` and ``s = Tr σ``."""
     t, s = np.zeros(3), 0.0
     for j, d, q, U in spectra:
         S = [U.conj().T @ x @ U for x in spin_matrices(j, len(q))]
@@ -130,13 +130,8 @@ def _harmonic(blocks: Blocks) -> tuple[np.ndarray, np.ndarray, float]:
     return _pair_sum(spectra, _harmonic_kernel), t, s
 
 
-def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray], float]:
-    """Coefficients ``F_0, …, F_order`` (order <= 2) of the consistent expansion of the QFI
-    matrix at a checked point, and the value of λ (``docs/algorithm/metrology.md#metrology-perturbative``).
-
-    ``F = 4C + 4λ²(m₀tᵀ + t m₀ᵀ - s m₀m₀ᵀ) - 16λ² Re<D|S_a σ₂ S_b|D> - 8λ² H(σ₂)`` with C the
-    covariance (truncated at ``order``), ``σ₂ = P(ρ₂ - |ψ₁><ψ₁|)P`` the mixed part of ρ₂
-    (``P = 1 - |D><D|``, ``ρ₁ = |ψ₁><D| + |D><ψ₁|``), ``t = Tr σ₂ S``, ``s = Tr σ₂``."""
+def _expansion(model: Model, order: int, values: Point) -> tuple[list[np.ndarray], float, Spectra]:
+    """``(F_0, …, F_order, λ, spectra of σ₂)`` (no spectra below order 2); see :func:`qfi_series`."""
     if order not in (0, 1, 2):
         raise ValueError("the perturbative QFI is implemented to order 2")
     field, convert, subs = point_field(model, values)
@@ -147,7 +142,7 @@ def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray
     cov = [[second[a][b] - mean[a] * mean[b] for b in range(3)] for a in range(3)]
     F = [np.array([[4 * complex(cov[a][b].c[k]).real for b in range(3)] for a in range(3)]) for k in range(order + 1)]
     if order < 2:
-        return F, lam
+        return F, lam, []
     top = n / 2
     # ρ₁, ρ₂ reach few excitations: their blocks restricted to the states they reach (plus one,
     # for S|D>) are exact, at any N (docs/algorithm/metrology.md#metrology-perturbative)
@@ -162,22 +157,53 @@ def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray
     sym[-1, :] = 0.0
     sym[:, -1] = 0.0
     sigma[top] = (sym, 1)
-    H, t, s = _harmonic(sigma)
+    spectra = block_spectra(sigma)
+    H, t, s = _harmonic(spectra)
     ops = spin_matrices(top, sym.shape[0])
     cross = np.array([[(ops[a] @ sym @ ops[b])[-1, -1].real for b in range(3)] for a in range(3)])
     m0 = np.array([0.0, 0.0, -n / 2])
     F[2] = F[2] + 4 * (np.outer(m0, t) + np.outer(t, m0) - s * np.outer(m0, m0)) - 16 * cross - 8 * H
+    return F, lam, spectra
+
+
+def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray], float]:
+    """Coefficients ``F_0, …, F_order`` (order <= 2) of the consistent expansion of the QFI
+    matrix at a checked point, and the value of λ (``docs/algorithm/metrology.md#metrology-perturbative``).
+
+    ``F = 4C + 4λ²(m₀tᵀ + t m₀ᵀ - s m₀m₀ᵀ) - 16λ² Re<D|S_a σ₂ S_b|D> - 8λ² H(σ₂)`` with C the
+    covariance (truncated at ``order``), ``σ₂ = P(ρ₂ - |ψ₁><ψ₁|)P`` the mixed part of ρ₂
+    (``P = 1 - |D><D|``, ``ρ₁ = |ψ₁><D| + |D><ψ₁|``), ``t = Tr σ₂ S``, ``s = Tr σ₂``."""
+    F, lam, _ = _expansion(model, order, values)
     return F, lam
+
+
+def mixed_purity_entropy(spectra: Spectra, lam: float) -> tuple[float, float | None]:
+    """Purity and entropy of ``ρ = |ψ><ψ| + λ²σ₂ + O(λ³)`` from the spectra of σ₂
+    (``docs/algorithm/metrology.md#metrology-perturbative-purity``).
+
+    ``purity = 1 - 2λ² Tr σ₂`` (error O(λ³)); with ``p = λ²μ`` over the eigenvalues μ of σ₂
+    (multiplicities d_j) and ``w = Σ p``, ``entropy = -Σ p ln p - (1 - w) ln(1 - w)``
+    (error O(λ³ ln λ); the leading term is λ² ln λ, not analytic). Entropy None where
+    ``w >= 1`` (far outside the expansion's range)."""
+    p = [(d, lam**2 * q[q > 0]) for _, d, q, _ in spectra]
+    w = float(sum(d * np.sum(x) for d, x in p))
+    purity = 1.0 - 2.0 * w
+    if w >= 1.0:
+        return purity, None
+    entropy = 0.0 - float(sum(d * np.sum(x * np.log(x)) for d, x in p)) - ((1.0 - w) * math.log1p(-w) if w else 0.0)
+    return purity, entropy
 
 
 def perturbative_metrology(model: Model, order: int, values: Point) -> dict[str, Any]:
     """The ``--qfi`` keys of a perturbative row (orders 1 and 2): F summed at λ, its largest
-    eigenvalue / N and direction; purity and entropy None (not expanded)."""
-    coeffs, lam = qfi_series(model, order, values)
+    eigenvalue / N and direction, and purity and entropy to the same order (at order 1 the
+    state is pure to that order: 1 and 0; at order 2 :func:`mixed_purity_entropy`)."""
+    coeffs, lam, spectra = _expansion(model, order, values)
     F = sum(c * lam**k for k, c in enumerate(coeffs))
     fq, direction = largest(F, int(values["N"]))
-    return {"qfi": F.tolist(), "fq_N": fq, "fq_direction": direction.tolist(), "purity": None, "entropy": None}
+    purity, entropy = mixed_purity_entropy(spectra, lam)
+    return {"qfi": F.tolist(), "fq_N": fq, "fq_direction": direction.tolist(), "purity": purity, "entropy": entropy}
 
 
-__all__ = ["QFI_KEYS", "entropy", "largest", "metrology", "perturbative_metrology", "purity", "qfi_matrix",
-           "qfi_series", "spin_matrices"]
+__all__ = ["QFI_KEYS", "entropy", "largest", "metrology", "mixed_purity_entropy", "perturbative_metrology", "purity",
+           "qfi_matrix", "qfi_series", "spin_matrices"]
