@@ -14,8 +14,8 @@ collective spin acts inside each copy of each block, so with ``rho_j = Σ_k p_k 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
-from typing import Any, Callable
+from functools import lru_cache, wraps
+from typing import Any, Callable, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -42,17 +42,27 @@ def spin_matrices(j: float, lowest: int | None = None) -> tuple[np.ndarray, np.n
 
 
 Spectra = list[tuple[float, int, np.ndarray, np.ndarray]]
+_Args = ParamSpec("_Args")
+_Result = TypeVar("_Result")
 
 
 def block_spectra(blocks: Blocks) -> Spectra:
-    """``(j, d_j, p, U)`` per block: eigenvalues (negative rounding clipped to 0) and vectors
-    (one BLAS thread: many small matrices)."""
+    """``(j, d_j, p, U)`` per block: eigenvalues (negative rounding clipped to 0) and vectors."""
     out = []
-    with single_blas_thread():
-        for j, (rho, d) in sorted(blocks.items(), reverse=True):
-            p, U = np.linalg.eigh(0.5 * (rho + rho.conj().T))
-            out.append((j, d, np.clip(p, 0.0, None), U))
+    for j, (rho, d) in sorted(blocks.items(), reverse=True):
+        p, U = np.linalg.eigh(0.5 * (rho + rho.conj().T))
+        out.append((j, d, np.clip(p, 0.0, None), U))
     return out
+
+
+def _one_blas_thread(func: Callable[_Args, _Result]) -> Callable[_Args, _Result]:
+    """Run ``func`` with one BLAS thread: many small matrices, for which threads on busy cores
+    only wait (``symsteady.threads``)."""
+    @wraps(func)
+    def run(*args: _Args.args, **kwargs: _Args.kwargs) -> _Result:
+        with single_blas_thread():
+            return func(*args, **kwargs)
+    return run
 
 
 def _pair_sum(spectra: Spectra, kernel: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
@@ -80,6 +90,7 @@ def _harmonic_kernel(pk: np.ndarray, pl: np.ndarray) -> np.ndarray:
     return pk * pl / (pk + pl)
 
 
+@_one_blas_thread
 def qfi_matrix(blocks: Blocks) -> np.ndarray:
     """The 3×3 quantum Fisher information matrix of the collective spin (real symmetric)."""
     return _pair_sum(block_spectra(blocks), _qfi_kernel)
@@ -93,11 +104,13 @@ def _entropy(spectra: Spectra) -> float:
     return -float(sum(d * np.sum(p[p > 0] * np.log(p[p > 0])) for _, d, p, _ in spectra))
 
 
+@_one_blas_thread
 def purity(blocks: Blocks) -> float:
     """``Tr rho² = Σ_j d_j Tr rho_j²``."""
     return _purity(block_spectra(blocks))
 
 
+@_one_blas_thread
 def entropy(blocks: Blocks) -> float:
     """Von Neumann entropy ``-Tr rho ln rho = -Σ_j d_j Σ_k p_k ln p_k``."""
     return _entropy(block_spectra(blocks))
@@ -110,6 +123,7 @@ def largest(F: np.ndarray, N: int) -> tuple[float, np.ndarray]:
     return float(w[-1]) / N, u * np.sign(u[np.argmax(np.abs(u))])
 
 
+@_one_blas_thread
 def metrology(blocks: Blocks, N: int) -> dict[str, Any]:
     """The ``--qfi`` keys of a row: qfi (3×3 list), fq_N, fq_direction, purity, entropy."""
     spectra = block_spectra(blocks)
@@ -130,6 +144,7 @@ def _harmonic(spectra: Spectra) -> tuple[np.ndarray, np.ndarray, float]:
     return _pair_sum(spectra, _harmonic_kernel), t, s
 
 
+@_one_blas_thread
 def _expansion(model: Model, order: int, values: Point) -> tuple[list[np.ndarray], float, Spectra]:
     """``(F_0, …, F_order, λ, spectra of σ₂)`` (no spectra below order 2); see :func:`qfi_series`."""
     if order not in (0, 1, 2):
