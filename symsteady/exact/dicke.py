@@ -60,7 +60,7 @@ def dicke_blocks_from_labels(basis: Basis, n: int, labels: tuple[np.ndarray, ...
     for k in range(top + 1):
         w = n - 2 * k + 1 if lowest is None else min(n - 2 * k + 1, lowest)
         blocks[(n - 2 * k) / 2] = (np.zeros((w, w), dtype=complex), multiplicity(n, k))
-    for chunk in _pair_chunks(a, b, c, n):
+    for chunk in _pair_chunks(a, b, n):
         _add_pair_chunk(blocks, n, chunk, a, b, c, values, log_norm, log_fact)
     return blocks
 
@@ -69,73 +69,77 @@ def dicke_blocks_from_labels(basis: Basis, n: int, labels: tuple[np.ndarray, ...
 CHUNK_ELEMENTS = 1 << 20
 
 
-def _pair_chunks(a: np.ndarray, b: np.ndarray, c: np.ndarray, n: int) -> list[np.ndarray]:
-    """The label indices grouped by block (a, b), blocks sorted by (deepest k, min(a, b))
-    descending and cut into chunks whose (pairs × (min(a, b) + 1)) array holds at most about
-    :data:`CHUNK_ELEMENTS` (a whole block per chunk at least)."""
+def _pair_chunks(a: np.ndarray, b: np.ndarray, n: int) -> list[np.ndarray]:
+    """The label indices grouped by block (a, b), blocks sorted by their deepest singlet count
+    ``kmax = min(a, b, n - a, n - b)`` descending, cut into chunks of about
+    :data:`CHUNK_ELEMENTS` (pairs × (kmax + 1)) elements (a whole block per chunk at least)."""
     pair = a * (n + 1) + b
-    uniq, first = np.unique(pair, return_index=True)
-    lo = np.minimum(a[first], b[first])
-    kmax = np.minimum(lo, n - np.maximum(a[first], b[first]))
-    order = np.lexsort((-lo, -kmax))
+    uniq, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
+    kmax = np.minimum(np.minimum(a[first], b[first]), n - np.maximum(a[first], b[first]))
+    order = np.argsort(-kmax, kind="stable")
     rank = np.empty(len(uniq), dtype=int)
     rank[order] = np.arange(len(uniq))
-    labels_by_rank = np.argsort(rank[np.searchsorted(uniq, pair)], kind="stable")
-    counts = np.bincount(rank[np.searchsorted(uniq, pair)], minlength=len(uniq))
-    ends = np.cumsum(counts)
-    chunks, start, width, pos = [], 0, 0, 0
-    for i, p in enumerate(order):
-        width = max(width, int(lo[p]) + 1)
-        if (i + 1 - start) * width > CHUNK_ELEMENTS and i > start:
-            chunks.append(labels_by_rank[pos:ends[i - 1]])
-            start, width, pos = i, int(lo[p]) + 1, int(ends[i - 1])
+    by_rank = np.argsort(rank[inverse.ravel()], kind="stable")
+    ends = np.cumsum(np.bincount(rank[inverse.ravel()], minlength=len(uniq)))
+    chunks, start, pos = [], 0, 0
+    for i in range(len(order)):
+        if (i + 1 - start) * (int(kmax[order[start]]) + 1) > CHUNK_ELEMENTS and i > start:
+            chunks.append(by_rank[pos:ends[i - 1]])
+            start, pos = i, int(ends[i - 1])
     if len(order):
-        chunks.append(labels_by_rank[pos:])
+        chunks.append(by_rank[pos:])
     return chunks
 
 
 def _add_pair_chunk(blocks: Blocks, n: int, idx: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray,
                     values: np.ndarray, log_norm: np.ndarray, log_fact: np.ndarray) -> None:
-    """Add the labels ``idx`` (whole blocks (a, b)) to ``blocks`` (entries outside a block's
-    window dropped), vectorised over the pairs.
+    """Add the labels ``idx`` (whole blocks (a, b), kmax descending) to ``blocks`` (entries
+    outside a block's window dropped), vectorised over the pairs.
 
     Pairing with ``(z - 1)^k Q`` is pairing the finite difference ``Δ^k y`` with Q
     (``Σ_c y_c [z^c](z - 1)R = Σ_c (y_{c+1} - y_c) R_c``), so with ``y_c = x̂(a, b, c)/||B||``
     ``(rho_k)_{ab} = sqrt(C(M, a-k)/C(M, b-k)) Σ_u (Δ^k y)_u C(a-k, u) C(M-a+k, b-k-u)``: one
-    difference per k for every pair at once. Rounding is bounded as for the exact integers
-    ``s_k``: ``eps Σ_c |y_c| [z^c](z + 1)^k Q <= eps Σ_c |x̂_c|``
+    difference per k for every pair at once. y lives on ``u0 <= c <= min(a, b)``,
+    ``u0 = max(0, a + b - n)``: kmax + 1 values, kmax - k + 1 after k differences. Rounding
+    is bounded as for exact integers ``s_k``: ``eps Σ_c |y_c| [z^c](z + 1)^k Q <= eps Σ_c |x̂_c|``
     (``docs/algorithm/metrology.md#metrology-dicke-map``)."""
     pair = a[idx] * (n + 1) + b[idx]
-    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    row = np.cumsum(np.r_[False, pair[1:] != pair[:-1]])
+    new = np.r_[True, pair[1:] != pair[:-1]]
+    starts, row = np.flatnonzero(new), np.cumsum(new) - 1
     A, B = a[idx[starts]], b[idx[starts]]
-    lo = np.minimum(A, B)
-    kmax = np.minimum(lo, n - np.maximum(A, B))  # descending (see _pair_chunks)
-    # y per pair in a common scale: y_c = x̂_c exp(-log||B_c|| - shift), shift = max_c(-log||B_c||)
+    u0 = np.maximum(0, A + B - n)
+    kmax = np.minimum(np.minimum(A, B), n - np.maximum(A, B))
+    # y per pair in a common scale, y_c = x̂_c exp(-log||B_c|| - shift) with shift = max_c(-log||B_c||),
+    # column c - u0; real and imaginary parts as the last axis
     neg = -log_norm[idx]
     shift = np.maximum.reduceat(neg, starts)
-    Y = np.zeros((len(starts), int(lo.max()) + 1), dtype=complex)
-    Y[row, c[idx]] = values[idx] * np.exp(neg - shift[row])
-    # -log i! at index i + n + 1, -inf for i < 0 (an absent binomial factor); up to i = 3n + 1
-    # (padding columns index past n, where another factor is already absent)
-    neg_fact = -np.r_[np.full(n + 1, np.inf), log_factorials(3 * n + 1)]
-    for k in range(int(kmax[0]) + 1):
+    width = int(kmax[0]) + 1
+    Y = np.zeros((len(starts), width), dtype=complex)
+    Y[row, c[idx] - u0[row]] = values[idx] * np.exp(neg - shift[row])
+    Y = Y.view(float).reshape(len(starts), width, 2)
+    # log C(na, u) C(M - na, nb - u) = lf[na] + lf[M-na] - lf[u] - lf[na-u] - lf[nb-u] - lf[M-na-nb+u] with
+    # na = A - k, nb = B - k, M = n - 2k, u = u0 + j: the j-dependent part at step k is
+    # lead[:, j + k] + tail[:, j], lead = -lf[A-u0-j] - lf[B-u0-j], tail = -lf[u0+j] - lf[n-A-B+u0+j]
+    # (-lf = -inf for a negative argument: an absent binomial factor)
+    table = -np.r_[np.full(n + 1, np.inf), log_factorials(2 * n + 1)]  # -lf[i] at index i + n + 1
+    j = np.arange(width)[None, :] + (n + 1)
+    lead = table[(A - u0)[:, None] - j + 2 * (n + 1)] + table[(B - u0)[:, None] - j + 2 * (n + 1)]
+    tail = table[u0[:, None] + j] + table[(n - A - B + u0)[:, None] + j]
+    for k in range(width):
         live = int(np.searchsorted(-kmax, -k, side="right"))
-        Y = Y[:live, :int(lo[:live].max()) - k + 1]
+        cols = width - k
+        Y = Y[:live]
         M, na, nb = n - 2 * k, A[:live] - k, B[:live] - k
         rho = blocks[M / 2][0]
         w = rho.shape[0]
+        head = (log_fact[na] + log_fact[M - na] + shift[:live]
+                + 0.5 * (log_binomial(M, na, log_fact) - log_binomial(M, nb, log_fact)))
+        weight = lead[:live, k:] + tail[:live, :cols]
+        weight += head[:, None]
+        np.exp(weight, out=weight)
+        total = np.einsum("puc,pu->pc", Y, weight)
         inside = np.flatnonzero((na < w) & (nb < w))
-        if len(inside):
-            ia, ib = na[inside, None], nb[inside, None]
-            u = np.arange(Y.shape[1])[None, :] + (n + 1)
-            # log C(na, u) C(M - na, nb - u) = lf[na] + lf[M-na] - lf[u] - lf[na-u] - lf[nb-u] - lf[M-na-nb+u]
-            log_q = neg_fact[u] + neg_fact[ia - u + 2 * (n + 1)] + neg_fact[ib - u + 2 * (n + 1)]
-            log_q += neg_fact[M - ia - ib + u]
-            head = (log_fact[na[inside]] + log_fact[M - na[inside]] + shift[inside]
-                    + 0.5 * (log_binomial(M, na[inside], log_fact) - log_binomial(M, nb[inside], log_fact)))
-            total = np.einsum("pu,pu->p", Y[inside], np.exp(log_q + head[:, None]))
-            rho[w - 1 - na[inside], w - 1 - nb[inside]] += total
+        rho[w - 1 - na[inside], w - 1 - nb[inside]] += total[inside, 0] + 1j * total[inside, 1]
         Y = Y[:, 1:] - Y[:, :-1]
 
 
