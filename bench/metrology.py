@@ -104,7 +104,8 @@ def row(name: str, N: int, blocks_of: Callable[[], Blocks], want: dict[str, Any]
     if with_peer:
         t_peer, theirs = best_of(repeat, lambda: peer(piqs_matrix(blocks, N), N))
         agree = deviation(ours, theirs, N)
-        cells.append(f"{t_peer:>9.3f}s {t_peer / t_ours:>7.0f}x  ours-peer {agree[0]:.0e} {agree[1]:.0e} {agree[2]:.0e}")
+        cells.append(f"{t_peer:>9.3f}s {t_peer / t_ours:>7.0f}x  ours-peer "
+                     f"{agree[0]:.0e} {agree[1]:.0e} {agree[2]:.0e}")
         assert max(agree) < 1e-8, agree
     else:
         cells.append(f"{'-':>10} {'-':>8}  {'(peer: 10201-dim dense matrix, skipped)':<36}")

@@ -192,7 +192,7 @@ def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray
     return F, lam
 
 
-def mixed_purity_entropy(spectra: Spectra, lam: float) -> tuple[float, float | None]:
+def _mixed_purity_entropy(spectra: Spectra, lam: float) -> tuple[float, float | None]:
     """Purity and entropy of ``ρ = |ψ><ψ| + λ²σ₂ + O(λ³)`` from the spectra of σ₂
     (``docs/algorithm/metrology.md#metrology-perturbative-purity``).
 
@@ -212,13 +212,13 @@ def mixed_purity_entropy(spectra: Spectra, lam: float) -> tuple[float, float | N
 def perturbative_metrology(model: Model, order: int, values: Point) -> dict[str, Any]:
     """The ``--qfi`` keys of a perturbative row (orders 1 and 2): F summed at λ, its largest
     eigenvalue / N and direction, and purity and entropy to the same order (at order 1 the
-    state is pure to that order: 1 and 0; at order 2 :func:`mixed_purity_entropy`)."""
+    state is pure to that order: 1 and 0; at order 2 :func:`_mixed_purity_entropy`)."""
     coeffs, lam, spectra = _expansion(model, order, values)
     F = sum(c * lam**k for k, c in enumerate(coeffs))
     fq, direction = largest(F, int(values["N"]))
-    purity, entropy = mixed_purity_entropy(spectra, lam)
+    purity, entropy = _mixed_purity_entropy(spectra, lam)
     return {"qfi": F.tolist(), "fq_N": fq, "fq_direction": direction.tolist(), "purity": purity, "entropy": entropy}
 
 
-__all__ = ["QFI_KEYS", "entropy", "largest", "metrology", "mixed_purity_entropy", "perturbative_metrology", "purity",
-           "qfi_matrix", "qfi_series", "spin_matrices"]
+__all__ = ["QFI_KEYS", "entropy", "largest", "metrology", "perturbative_metrology", "purity", "qfi_matrix",
+           "qfi_series", "spin_matrices"]

@@ -83,7 +83,8 @@ def blocks_from_the_integer_formula(op, n):
     blocks = {k: np.zeros((n - 2 * k + 1,) * 2, dtype=complex) for k in range(n // 2 + 1)}
     for (k, a, b), t in terms.items():
         w = n - 2 * k + 1
-        blocks[k][w - 1 - (a - k), w - 1 - (b - k)] = complex(math.fsum(z.real for z in t), math.fsum(z.imag for z in t))
+        total = complex(math.fsum(z.real for z in t), math.fsum(z.imag for z in t))
+        blocks[k][w - 1 - (a - k), w - 1 - (b - k)] = total
     return blocks
 
 
