@@ -153,6 +153,17 @@ def test_perturbative_purity_and_entropy_converge_at_the_predicted_rate(name, ex
     assert entropy_err[-1] < 0.02 and all(1 - p["purity"] > 0 for p in pert)
 
 
+def test_mixed_purity_entropy_is_that_of_the_distribution_and_none_out_of_range():
+    from symsteady.metrology import _mixed_purity_entropy
+
+    spectra = [(3.0, 1, np.array([0.0, 0.2, 0.1]), None), (2.0, 4, np.array([0.05]), None)]
+    purity, entropy = _mixed_purity_entropy(spectra, 0.5)
+    p = np.array([0.05, 0.025] + [0.0125] * 4)
+    full = np.r_[1 - p.sum(), p]
+    assert purity == pytest.approx(1 - 2 * p.sum()) and entropy == pytest.approx(-np.sum(full * np.log(full)))
+    assert _mixed_purity_entropy(spectra, 2.0) == (pytest.approx(1 - 2 * 16 * p.sum()), None)  # w = 2
+
+
 def test_no_mixed_part_at_order_2_when_the_jumps_return_to_the_dark_state():
     """driven_ising: ψ₁ holds one excitation and its decay lands on |D>, so σ₂ = 0; the state is
     pure to order 2 and the exact purity and entropy deviate at O(λ⁴) and O(λ⁴ ln λ)."""
