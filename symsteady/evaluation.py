@@ -163,8 +163,8 @@ def evaluate(model: Model, order: int | str | None, points: Iterable[Point], met
         Also the quantum Fisher information and the state's purity and entropy: keys ``qfi``
         (3×3), ``fq_N`` (largest eigenvalue / N), ``fq_direction``, ``purity``, ``entropy``
         (``docs/algorithm/metrology.md#metrology-qfi``). Exact rows: from the Dicke blocks;
-        perturbative rows (``full``, order 1 or 2): the consistent expansion of F, with
-        purity and entropy None.
+        perturbative rows (``full``, order 1 or 2): the consistent expansions of F, the purity
+        and the entropy (``docs/algorithm/metrology.md#metrology-perturbative-purity``).
 
     Returns
     -------

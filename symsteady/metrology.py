@@ -13,8 +13,9 @@ collective spin acts inside each copy of each block, so with ``rho_j = Σ_k p_k 
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, Callable
+import math
+from functools import lru_cache, wraps
+from typing import Any, Callable, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -41,17 +42,27 @@ def spin_matrices(j: float, lowest: int | None = None) -> tuple[np.ndarray, np.n
 
 
 Spectra = list[tuple[float, int, np.ndarray, np.ndarray]]
+_Args = ParamSpec("_Args")
+_Result = TypeVar("_Result")
 
 
 def block_spectra(blocks: Blocks) -> Spectra:
-    """``(j, d_j, p, U)`` per block: eigenvalues (negative rounding clipped to 0) and vectors
-    (one BLAS thread: many small matrices)."""
+    """``(j, d_j, p, U)`` per block: eigenvalues (negative rounding clipped to 0) and vectors."""
     out = []
-    with single_blas_thread():
-        for j, (rho, d) in sorted(blocks.items(), reverse=True):
-            p, U = np.linalg.eigh(0.5 * (rho + rho.conj().T))
-            out.append((j, d, np.clip(p, 0.0, None), U))
+    for j, (rho, d) in sorted(blocks.items(), reverse=True):
+        p, U = np.linalg.eigh(0.5 * (rho + rho.conj().T))
+        out.append((j, d, np.clip(p, 0.0, None), U))
     return out
+
+
+def _one_blas_thread(func: Callable[_Args, _Result]) -> Callable[_Args, _Result]:
+    """Run ``func`` with one BLAS thread: many small matrices, for which threads on busy cores
+    only wait (``symsteady.threads``)."""
+    @wraps(func)
+    def run(*args: _Args.args, **kwargs: _Args.kwargs) -> _Result:
+        with single_blas_thread():
+            return func(*args, **kwargs)
+    return run
 
 
 def _pair_sum(spectra: Spectra, kernel: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
@@ -79,6 +90,7 @@ def _harmonic_kernel(pk: np.ndarray, pl: np.ndarray) -> np.ndarray:
     return pk * pl / (pk + pl)
 
 
+@_one_blas_thread
 def qfi_matrix(blocks: Blocks) -> np.ndarray:
     """The 3×3 quantum Fisher information matrix of the collective spin (real symmetric)."""
     return _pair_sum(block_spectra(blocks), _qfi_kernel)
@@ -92,11 +104,13 @@ def _entropy(spectra: Spectra) -> float:
     return -float(sum(d * np.sum(p[p > 0] * np.log(p[p > 0])) for _, d, p, _ in spectra))
 
 
+@_one_blas_thread
 def purity(blocks: Blocks) -> float:
     """``Tr rho² = Σ_j d_j Tr rho_j²``."""
     return _purity(block_spectra(blocks))
 
 
+@_one_blas_thread
 def entropy(blocks: Blocks) -> float:
     """Von Neumann entropy ``-Tr rho ln rho = -Σ_j d_j Σ_k p_k ln p_k``."""
     return _entropy(block_spectra(blocks))
@@ -109,6 +123,7 @@ def largest(F: np.ndarray, N: int) -> tuple[float, np.ndarray]:
     return float(w[-1]) / N, u * np.sign(u[np.argmax(np.abs(u))])
 
 
+@_one_blas_thread
 def metrology(blocks: Blocks, N: int) -> dict[str, Any]:
     """The ``--qfi`` keys of a row: qfi (3×3 list), fq_N, fq_direction, purity, entropy."""
     spectra = block_spectra(blocks)
@@ -118,10 +133,9 @@ def metrology(blocks: Blocks, N: int) -> dict[str, Any]:
             "purity": _purity(spectra), "entropy": _entropy(spectra)}
 
 
-def _harmonic(blocks: Blocks) -> tuple[np.ndarray, np.ndarray, float]:
-    """For a positive operator σ = ⊕ σ_j ⊗ 1_{d_j}: ``H_ab = Σ_j d_j Σ_kl q_k q_l/(q_k + q_l)
-    Re(<k|S_a|l><l|S_b|k>)``, ``t_a = Tr σ S_a`` and ``s = Tr σ``."""
-    spectra = block_spectra(blocks)
+def _harmonic(spectra: Spectra) -> tuple[np.ndarray, np.ndarray, float]:
+    """For a positive operator σ = ⊕ σ_j ⊗ 1_{d_j} given by its spectra: ``H_ab = Σ_j d_j
+    Σ_kl q_k q_l/(q_k + q_l) Re(<k|S_a|l><l|S_b|k>)``, ``t_a = Tr σ S_a`` and ``s = Tr σ``."""
     t, s = np.zeros(3), 0.0
     for j, d, q, U in spectra:
         S = [U.conj().T @ x @ U for x in spin_matrices(j, len(q))]
@@ -130,13 +144,9 @@ def _harmonic(blocks: Blocks) -> tuple[np.ndarray, np.ndarray, float]:
     return _pair_sum(spectra, _harmonic_kernel), t, s
 
 
-def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray], float]:
-    """Coefficients ``F_0, …, F_order`` (order <= 2) of the consistent expansion of the QFI
-    matrix at a checked point, and the value of λ (``docs/algorithm/metrology.md#metrology-perturbative``).
-
-    ``F = 4C + 4λ²(m₀tᵀ + t m₀ᵀ - s m₀m₀ᵀ) - 16λ² Re<D|S_a σ₂ S_b|D> - 8λ² H(σ₂)`` with C the
-    covariance (truncated at ``order``), ``σ₂ = P(ρ₂ - |ψ₁><ψ₁|)P`` the mixed part of ρ₂
-    (``P = 1 - |D><D|``, ``ρ₁ = |ψ₁><D| + |D><ψ₁|``), ``t = Tr σ₂ S``, ``s = Tr σ₂``."""
+@_one_blas_thread
+def _expansion(model: Model, order: int, values: Point) -> tuple[list[np.ndarray], float, Spectra]:
+    """``(F_0, …, F_order, λ, spectra of σ₂)`` (no spectra below order 2); see :func:`qfi_series`."""
     if order not in (0, 1, 2):
         raise ValueError("the perturbative QFI is implemented to order 2")
     field, convert, subs = point_field(model, values)
@@ -147,7 +157,7 @@ def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray
     cov = [[second[a][b] - mean[a] * mean[b] for b in range(3)] for a in range(3)]
     F = [np.array([[4 * complex(cov[a][b].c[k]).real for b in range(3)] for a in range(3)]) for k in range(order + 1)]
     if order < 2:
-        return F, lam
+        return F, lam, []
     top = n / 2
     # ρ₁, ρ₂ reach few excitations: their blocks restricted to the states they reach (plus one,
     # for S|D>) are exact, at any N (docs/algorithm/metrology.md#metrology-perturbative)
@@ -162,21 +172,52 @@ def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray
     sym[-1, :] = 0.0
     sym[:, -1] = 0.0
     sigma[top] = (sym, 1)
-    H, t, s = _harmonic(sigma)
+    spectra = block_spectra(sigma)
+    H, t, s = _harmonic(spectra)
     ops = spin_matrices(top, sym.shape[0])
     cross = np.array([[(ops[a] @ sym @ ops[b])[-1, -1].real for b in range(3)] for a in range(3)])
     m0 = np.array([0.0, 0.0, -n / 2])
     F[2] = F[2] + 4 * (np.outer(m0, t) + np.outer(t, m0) - s * np.outer(m0, m0)) - 16 * cross - 8 * H
+    return F, lam, spectra
+
+
+def qfi_series(model: Model, order: int, values: Point) -> tuple[list[np.ndarray], float]:
+    """Coefficients ``F_0, …, F_order`` (order <= 2) of the consistent expansion of the QFI
+    matrix at a checked point, and the value of λ (``docs/algorithm/metrology.md#metrology-perturbative``).
+
+    ``F = 4C + 4λ²(m₀tᵀ + t m₀ᵀ - s m₀m₀ᵀ) - 16λ² Re<D|S_a σ₂ S_b|D> - 8λ² H(σ₂)`` with C the
+    covariance (truncated at ``order``), ``σ₂ = P(ρ₂ - |ψ₁><ψ₁|)P`` the mixed part of ρ₂
+    (``P = 1 - |D><D|``, ``ρ₁ = |ψ₁><D| + |D><ψ₁|``), ``t = Tr σ₂ S``, ``s = Tr σ₂``."""
+    F, lam, _ = _expansion(model, order, values)
     return F, lam
+
+
+def _mixed_purity_entropy(spectra: Spectra, lam: float) -> tuple[float, float | None]:
+    """Purity and entropy of ``ρ = |ψ><ψ| + λ²σ₂ + O(λ³)`` from the spectra of σ₂
+    (``docs/algorithm/metrology.md#metrology-perturbative-purity``).
+
+    ``purity = 1 - 2λ² Tr σ₂`` (error O(λ³)); with ``p = λ²μ`` over the eigenvalues μ of σ₂
+    (multiplicities d_j) and ``w = Σ p``, ``entropy = -Σ p ln p - (1 - w) ln(1 - w)``
+    (error O(λ³ ln λ); the leading term is λ² ln λ, not analytic). Entropy None where
+    ``w >= 1`` (far outside the expansion's range)."""
+    p = [(d, lam**2 * q[q > 0]) for _, d, q, _ in spectra]
+    w = float(sum(d * np.sum(x) for d, x in p))
+    purity = 1.0 - 2.0 * w
+    if w >= 1.0:
+        return purity, None
+    entropy = 0.0 - float(sum(d * np.sum(x * np.log(x)) for d, x in p)) - ((1.0 - w) * math.log1p(-w) if w else 0.0)
+    return purity, entropy
 
 
 def perturbative_metrology(model: Model, order: int, values: Point) -> dict[str, Any]:
     """The ``--qfi`` keys of a perturbative row (orders 1 and 2): F summed at λ, its largest
-    eigenvalue / N and direction; purity and entropy None (not expanded)."""
-    coeffs, lam = qfi_series(model, order, values)
+    eigenvalue / N and direction, and purity and entropy to the same order (at order 1 the
+    state is pure to that order: 1 and 0; at order 2 :func:`_mixed_purity_entropy`)."""
+    coeffs, lam, spectra = _expansion(model, order, values)
     F = sum(c * lam**k for k, c in enumerate(coeffs))
     fq, direction = largest(F, int(values["N"]))
-    return {"qfi": F.tolist(), "fq_N": fq, "fq_direction": direction.tolist(), "purity": None, "entropy": None}
+    purity, entropy = _mixed_purity_entropy(spectra, lam)
+    return {"qfi": F.tolist(), "fq_N": fq, "fq_direction": direction.tolist(), "purity": purity, "entropy": entropy}
 
 
 __all__ = ["QFI_KEYS", "entropy", "largest", "metrology", "perturbative_metrology", "purity", "qfi_matrix",

@@ -123,7 +123,57 @@ def test_perturbative_qfi_converges_at_the_right_rate(name, base, small):
         err = [np.abs(np.subtract(p["qfi"], e["qfi"])).max() / base["N"] for p, e in zip(pert, exact)]
         slopes = np.diff(np.log(err)) / np.diff(np.log(lams))
         assert np.all(slopes >= slope), (order, err, slopes)
-        assert all(p["purity"] is None for p in pert)
+        if order == 1:  # pure to this order
+            assert all(p["purity"] == 1.0 and p["entropy"] == 0.0 for p in pert)
+
+
+# (purity error slope, entropy relative error slope) predicted at order 2: the errors are O(λ³)
+# and O(λ³ ln λ) against a λ² ln λ entropy, i.e. slopes 3 and 1 (the log factors cost < 0.05
+# here); 4 and 2 for xyz, whose purity and entropy are even in δ (δ -> -δ is a rotation by π/2 about z).
+MIXED_CASES = [("xyz", {}, {"N": 8, "J": 0.5, "Jz": 1.0, "gamma": 1.0}, "delta", 3.8, 1.8),
+               ("tfi", {}, {"N": 8, "Delta": 1.0, "gamma": 1.0}, "Jx", 2.8, 0.8),
+               ("tfi", {"local_dephasing": 0.15}, {"N": 6, "Delta": 1.0, "gamma": 1.0, "gphi": 0.15}, "Jx", 2.8, 0.8)]
+
+
+@pytest.mark.parametrize("name,extra,base,small,purity_slope,entropy_slope", MIXED_CASES)
+def test_perturbative_purity_and_entropy_converge_at_the_predicted_rate(name, extra, base, small, purity_slope,
+                                                                        entropy_slope):
+    """docs/algorithm/metrology.md#metrology-perturbative-purity: purity 1 - 2λ² Tr σ₂, entropy
+    from the spectrum of λ²σ₂ (leading term λ² ln λ)."""
+    model = tfi_with(**extra)[0] if extra else builtin(name)
+    lams = (0.02, 0.01, 0.005)
+    points = [{**base, small: x} for x in lams]
+    exact = evaluate(model, None, points, "exact", qfi=True)
+    pert = evaluate(model, 2, points, "full", qfi=True)
+    purity_err = [abs(p["purity"] - e["purity"]) for p, e in zip(pert, exact)]
+    entropy_err = [abs(p["entropy"] - e["entropy"]) / e["entropy"] for p, e in zip(pert, exact)]
+    for err, slope in ((purity_err, purity_slope), (entropy_err, entropy_slope)):
+        slopes = np.diff(np.log(err)) / np.diff(np.log(lams))
+        assert np.all(slopes >= slope), (err, slopes)
+    assert entropy_err[-1] < 0.02 and all(1 - p["purity"] > 0 for p in pert)
+
+
+def test_mixed_purity_entropy_is_that_of_the_distribution_and_none_out_of_range():
+    from symsteady.metrology import _mixed_purity_entropy
+
+    spectra = [(3.0, 1, np.array([0.0, 0.2, 0.1]), None), (2.0, 4, np.array([0.05]), None)]
+    purity, entropy = _mixed_purity_entropy(spectra, 0.5)
+    p = np.array([0.05, 0.025] + [0.0125] * 4)
+    full = np.r_[1 - p.sum(), p]
+    assert purity == pytest.approx(1 - 2 * p.sum()) and entropy == pytest.approx(-np.sum(full * np.log(full)))
+    assert _mixed_purity_entropy(spectra, 2.0) == (pytest.approx(1 - 2 * 16 * p.sum()), None)  # w = 2
+
+
+def test_no_mixed_part_at_order_2_when_the_jumps_return_to_the_dark_state():
+    """driven_ising: ψ₁ holds one excitation and its decay lands on |D>, so σ₂ = 0; the state is
+    pure to order 2 and the exact purity and entropy deviate at O(λ⁴) and O(λ⁴ ln λ)."""
+    model, base, lams = builtin("driven_ising"), {"N": 6, "Delta": 0.5, "U": 0.7, "gamma": 1.0}, (0.02, 0.01)
+    points = [{**base, "Omega": x} for x in lams]
+    for row in evaluate(model, 2, points, "full", qfi=True):  # σ₂ = 0 up to rounding
+        assert row["purity"] == pytest.approx(1.0, abs=1e-14) and 0 <= row["entropy"] < 1e-14
+    exact = evaluate(model, None, points, "exact", qfi=True)
+    for err in ([1 - e["purity"] for e in exact], [e["entropy"] for e in exact]):
+        assert np.log(err[0] / err[1]) / np.log(2) >= 3.5, err
 
 
 def test_leading_order_is_degenerate_in_the_transverse_plane():
@@ -214,6 +264,9 @@ def test_perturbative_qfi_at_large_N():
                                          for n in (100, 10**5)], "full", qfi=True)
     exact = evaluate(builtin("xyz"), None, [rows[0]["params"]], "exact", qfi=True)[0]
     assert rows[0]["fq_N"] == pytest.approx(exact["fq_N"], abs=1e-6)
+    assert rows[0]["purity"] == pytest.approx(exact["purity"], abs=1e-7)
+    assert rows[0]["entropy"] == pytest.approx(exact["entropy"], rel=1e-3)
+    assert 0 < 1 - rows[1]["purity"] < 1e-3 and 0 < rows[1]["entropy"] < 1e-2
     assert abs(rows[1]["fq_N"] - 1 / rows[1]["xi2_R"]) < 1e-4 and rows[1]["fq_N"] > 1.01
 
 
