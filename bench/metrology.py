@@ -17,7 +17,9 @@ At N = 200 the peer's dense matrix has dimension 10201 (1.7 GB): ours alone.
 
 Accuracy: the orbit → Dicke map is evaluated in double precision from coefficients in double
 precision; blocks of large multiplicity d_j lose relative precision as N grows (the printed
-deviation from the closed form; the former per-entry integer evaluation lost the same).
+deviation from the closed form; the former per-entry integer evaluation lost the same). The
+error bar ``fq_N_error`` of exact rows is printed next to the true error of fq_N and checked to
+cover it (``docs/algorithm/metrology.md#metrology-error``).
 
 Run: ``python bench/metrology.py [--quick]`` (needs the test extra for QuTiP; ``--quick``:
 N = 40 only).
@@ -37,7 +39,7 @@ from symsteady.exact import exact_solve
 from symsteady.exact.dicke import Blocks, dicke_blocks_from_labels, piqs_matrix
 from symsteady.exact.space import all_labels, log_binomial, log_factorials
 from symsteady.fields import ComplexField
-from symsteady.metrology import metrology
+from symsteady.metrology import metrology, metrology_with_errors
 from symsteady.threads import single_blas_thread
 
 BLOCH = np.array([0.5, 0.2, -0.6])
@@ -97,7 +99,8 @@ def deviation(x: dict[str, Any], y: dict[str, Any], N: int) -> tuple[float, floa
             abs(x["purity"] / y["purity"] - 1), abs(x["entropy"] / y["entropy"] - 1))
 
 
-def row(name: str, N: int, blocks_of: Callable[[], Blocks], want: dict[str, Any] | None, with_peer: bool) -> None:
+def row(name: str, N: int, blocks_of: Callable[[], Blocks], want: dict[str, Any] | None, with_peer: bool,
+        bar_of: Callable[[], dict[str, Any]] | None = None) -> None:
     repeat = 3 if N < 100 else 1
     t_ours, (blocks, ours) = best_of(repeat, lambda: (lambda b: (b, metrology(b, N)))(blocks_of()))
     cells = [f"{name:>8} {N:>4} {t_ours:>9.3f}s"]
@@ -112,6 +115,11 @@ def row(name: str, N: int, blocks_of: Callable[[], Blocks], want: dict[str, Any]
     if want is not None:
         err = deviation(ours, want, N)
         cells.append(f"  ours-exact {err[0]:.0e} {err[1]:.0e} {err[2]:.0e}")
+    if want is not None and bar_of is not None:
+        fq_error = abs(ours["fq_N"] - float(np.linalg.eigvalsh(want["qfi"])[-1]) / N)
+        bar = bar_of()["fq_N_error"]
+        cells.append(f"  fq_N error {fq_error:.0e} <= bar {bar:.0e}")
+        assert fq_error <= bar, (fq_error, bar)
     print(" ".join(cells))
 
 
@@ -130,7 +138,7 @@ def main(quick: bool = False) -> None:
     for N in (40,) if quick else (40, 100, 200):
         basis, labels, values, log_norm = product_state(N, BLOCH)
         row("product", N, lambda: dicke_blocks_from_labels(basis, N, labels, values, log_norm), closed_form(N, BLOCH),
-            N <= 100)
+            N <= 100, lambda: metrology_with_errors(basis, N, labels, values, log_norm))
 
 
 if __name__ == "__main__":

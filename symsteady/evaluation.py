@@ -21,7 +21,7 @@ from .derivation import derive
 from .errors import MethodError, ParameterError, SingularPointError
 from .estimates import auto_order, estimate
 from .exact import solve_at, xi2_R_error
-from .metrology import metrology, perturbative_metrology
+from .metrology import exact_metrology, perturbative_metrology
 from .model import N, Model
 from .observables import QUADRATIC_KEYS, finalize, series_quadratics
 from .points import Point, Points, check_points, point_field
@@ -162,7 +162,8 @@ def evaluate(model: Model, order: int | str | None, points: Iterable[Point], met
     qfi : bool
         Also the quantum Fisher information and the state's purity and entropy: keys ``qfi``
         (3×3), ``fq_N`` (largest eigenvalue / N), ``fq_direction``, ``purity``, ``entropy``
-        (``docs/algorithm/metrology.md#metrology-qfi``). Exact rows: from the Dicke blocks;
+        (``docs/algorithm/metrology.md#metrology-qfi``). Exact rows: from the Dicke blocks,
+        with error bars ``fq_N_error`` and ``purity_error`` (None on perturbative rows);
         perturbative rows (``full``, order 1 or 2): the consistent expansions of F, the purity
         and the entropy (``docs/algorithm/metrology.md#metrology-perturbative-purity``).
 
@@ -292,7 +293,7 @@ def _exact_rows(model: Model, points: Points, qfi: bool = False) -> list[dict[st
         row = _json_row(None, "exact", model.sector, p, obs)
         row["xi2_R_error"] = _finite(xi2_R_error(solution, float(obs["xi2_R"])))
         if qfi:
-            row.update(metrology(solution.dicke_blocks(), p["N"]))
+            row.update(exact_metrology(solution))
         rows.append(_with_series_keys(row))
         previous = solution
     return rows

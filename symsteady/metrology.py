@@ -8,7 +8,8 @@ collective spin acts inside each copy of each block, so with ``rho_j = Σ_k p_k 
 ``purity = Σ_j d_j Tr rho_j²`` and ``entropy = -Σ_j d_j Tr rho_j ln rho_j`` (natural log).
 ``fq_N`` is the largest eigenvalue of F divided by N, ``fq_direction`` its unit eigenvector
 (sign: largest component positive). For any state ``F_Q/N >= 1/ξ²_R`` (Pezzè–Smerzi).
-``docs/algorithm/metrology.md#metrology-qfi``.
+``docs/algorithm/metrology.md#metrology-qfi``. Exact rows carry ``fq_N_error`` and
+``purity_error`` (:func:`exact_metrology`, ``docs/algorithm/metrology.md#metrology-error``).
 """
 
 from __future__ import annotations
@@ -19,15 +20,21 @@ from typing import Any, Callable, ParamSpec, TypeVar
 
 import numpy as np
 
-from .exact.dicke import Blocks, dicke_blocks_from_operator
+from .algebra import Basis
+from .exact import ERROR_FLOOR_ULPS, ERROR_SAFETY, ExactSolution
+from .exact.dicke import Blocks, dicke_blocks_from_labels, dicke_blocks_from_operator
 from .model import Model
 from .observables import series_moments
 from .points import Point, point_field
 from .series import make_series
 from .threads import single_blas_thread
 
-#: The keys a ``--qfi`` row adds.
-QFI_KEYS = ("qfi", "fq_N", "fq_direction", "purity", "entropy")
+#: The keys a ``--qfi`` row adds (the errors: None on perturbative rows).
+QFI_KEYS = ("qfi", "fq_N", "fq_direction", "purity", "entropy", "fq_N_error", "purity_error")
+
+#: Rounding probes of the exact metrology: how many, and the factor on their largest change
+#: (``docs/algorithm/metrology.md#metrology-error``).
+PROBE_COUNT, PROBE_SAFETY = 2, 10.0
 
 
 @lru_cache(maxsize=64)
@@ -133,6 +140,62 @@ def metrology(blocks: Blocks, N: int) -> dict[str, Any]:
             "purity": _purity(spectra), "entropy": _entropy(spectra)}
 
 
+def _fq_purity(blocks: Blocks, N: int) -> tuple[float, float]:
+    spectra = block_spectra(blocks)
+    return largest(_pair_sum(spectra, _qfi_kernel), N)[0], _purity(spectra)
+
+
+def rounding_probes(values: np.ndarray, log_norm: np.ndarray, count: int = PROBE_COUNT, seed: int = 0
+                    ) -> list[np.ndarray]:
+    """``count`` perturbations of normalised coefficients at the size of their rounding in the
+    Dicke map, random signs: ``δ_i = ±eps (2 + 4 log||B_i||) |x̂_i|``. The map scales
+    ``y_c = x̂_c exp(-log||B_c|| - shift)``, ``0 <= log||B_c|| + shift <= log||B_c||``, with an
+    exponent summed from log-factorials: relative errors of a few ``eps log||B_c||``, which the
+    finite differences then amplify (``docs/algorithm/metrology.md#metrology-error``)."""
+    rng = np.random.default_rng(seed)
+    size = float(np.finfo(float).eps) * (2.0 + 4.0 * np.abs(log_norm)) * np.abs(values)
+    return [size * rng.choice((-1.0, 1.0), size=len(values)) for _ in range(count)]
+
+
+def exact_metrology(solution: ExactSolution) -> dict[str, Any]:
+    """The ``--qfi`` keys of an exact row, with ``fq_N_error`` and ``purity_error``
+    (:func:`metrology_with_errors` of the solution's coefficients and refinement step)."""
+    space = solution.space
+    return metrology_with_errors(space.basis, space.n, space.labels, solution.x, space.log_norm,
+                                 solution.info.refinement)
+
+
+@_one_blas_thread
+def metrology_with_errors(basis: Basis, n: int, labels: tuple[np.ndarray, ...], values: np.ndarray,
+                          log_norm: np.ndarray, refinement: np.ndarray | None = None) -> dict[str, Any]:
+    """:func:`metrology` of ``rho = Σ values[i] B̂_i`` (as for
+    :func:`~symsteady.exact.dicke.dicke_blocks_from_labels`) with error bars ``fq_N_error`` and
+    ``purity_error`` (``docs/algorithm/metrology.md#metrology-error``): :data:`PROBE_SAFETY`
+    times the largest change under :func:`rounding_probes` (the map's cancellation at large
+    multiplicity), plus ``ERROR_SAFETY`` times the change under the solver's ``refinement``
+    step (as for ξ²_R), plus the rounding floor ``ERROR_FLOOR_ULPS eps N`` times
+    ``max(1, fq_N)`` and the purity."""
+
+    def blocks_of(x: np.ndarray) -> Blocks:
+        return dicke_blocks_from_labels(basis, n, labels, x, log_norm)
+
+    blocks = blocks_of(values)
+    row = metrology(blocks, n)
+    value = np.array([row["fq_N"], row["purity"]])
+
+    def change(delta: np.ndarray) -> np.ndarray:
+        moved = blocks_of(delta)
+        shifted = {j: (rho + moved[j][0], d) for j, (rho, d) in blocks.items()}
+        return np.abs(np.array(_fq_purity(shifted, n)) - value)
+
+    error = PROBE_SAFETY * np.max([change(p) for p in rounding_probes(values, log_norm)], axis=0)
+    if refinement is not None and np.any(refinement):
+        error += ERROR_SAFETY * change(-refinement)
+    error += ERROR_FLOOR_ULPS * float(np.finfo(float).eps) * n * np.array([max(1.0, abs(value[0])), value[1]])
+    row["fq_N_error"], row["purity_error"] = float(error[0]), float(error[1])
+    return row
+
+
 def _harmonic(spectra: Spectra) -> tuple[np.ndarray, np.ndarray, float]:
     """For a positive operator σ = ⊕ σ_j ⊗ 1_{d_j} given by its spectra: ``H_ab = Σ_j d_j
     Σ_kl q_k q_l/(q_k + q_l) Re(<k|S_a|l><l|S_b|k>)``, ``t_a = Tr σ S_a`` and ``s = Tr σ``."""
@@ -212,13 +275,16 @@ def _mixed_purity_entropy(spectra: Spectra, lam: float) -> tuple[float, float | 
 def perturbative_metrology(model: Model, order: int, values: Point) -> dict[str, Any]:
     """The ``--qfi`` keys of a perturbative row (orders 1 and 2): F summed at λ, its largest
     eigenvalue / N and direction, and purity and entropy to the same order (at order 1 the
-    state is pure to that order: 1 and 0; at order 2 :func:`_mixed_purity_entropy`)."""
+    state is pure to that order: 1 and 0; at order 2 :func:`_mixed_purity_entropy`). Error
+    bars None: the difference between orders is an estimate, not a bound."""
     coeffs, lam, spectra = _expansion(model, order, values)
     F = sum(c * lam**k for k, c in enumerate(coeffs))
     fq, direction = largest(F, int(values["N"]))
     purity, entropy = _mixed_purity_entropy(spectra, lam)
-    return {"qfi": F.tolist(), "fq_N": fq, "fq_direction": direction.tolist(), "purity": purity, "entropy": entropy}
+    return {"qfi": F.tolist(), "fq_N": fq, "fq_direction": direction.tolist(), "purity": purity, "entropy": entropy,
+            "fq_N_error": None, "purity_error": None}
 
 
-__all__ = ["QFI_KEYS", "entropy", "largest", "metrology", "perturbative_metrology", "purity", "qfi_matrix",
-           "qfi_series", "spin_matrices"]
+__all__ = ["PROBE_COUNT", "PROBE_SAFETY", "QFI_KEYS", "entropy", "exact_metrology", "largest", "metrology",
+           "metrology_with_errors", "perturbative_metrology", "purity", "qfi_matrix", "qfi_series", "rounding_probes",
+           "spin_matrices"]

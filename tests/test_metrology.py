@@ -3,9 +3,11 @@ exact and perturbative (docs/algorithm/metrology.md#metrology-perturbative), and
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ import exact_reference as ref
 from symsteady import Model, builtin, evaluate, exact_solve
 from symsteady.cli import main
 from symsteady.errors import ParameterError
-from symsteady.metrology import metrology
+from symsteady.metrology import exact_metrology, metrology, metrology_with_errors
 
 EXTRA = {"local_dephasing": "gphi", "local_pumping": "gp", "collective_emission": "Gam",
          "collective_dephasing": "Gphi"}
@@ -193,6 +195,59 @@ def test_order_2_qfi_is_the_order_2_expansion_of_inverse_squeezing_for_xyz():
     assert np.all(np.diff(np.log(diff)) / np.diff(np.log(deltas)) >= 2.8), diff
 
 
+# ---- error bars of exact rows (docs/algorithm/metrology.md#metrology-error) -------------------
+
+
+def bench_metrology():
+    """bench/metrology.py as a module: its product state ρ₁^{⊗N} (orbit coefficients and closed form)."""
+    path = Path(__file__).resolve().parents[1] / "bench" / "metrology.py"
+    spec = importlib.util.spec_from_file_location("bench_metrology", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("N", [40, 100, pytest.param(160, marks=pytest.mark.slow)])
+def test_exact_error_bars_cover_the_product_state_and_are_not_loose(N):
+    """Dense in every label: the Dicke map cancels strongly in the blocks of large multiplicity
+    (true fq_N errors 2e-14, 1e-9, 7e-6). The bar covers and is within 10^4 of the true error."""
+    bench = bench_metrology()
+    r = bench.BLOCH
+    basis, labels, values, log_norm = bench.product_state(N, r)
+    row = metrology_with_errors(basis, N, labels, values, log_norm)
+    want = bench.closed_form(N, r)
+    fq_error = abs(row["fq_N"] - float(r @ r))
+    purity_error = abs(row["purity"] - want["purity"])
+    assert fq_error <= row["fq_N_error"] <= 1e4 * max(fq_error, 1e-12)
+    eps = np.finfo(float).eps
+    assert purity_error <= row["purity_error"] <= 1e4 * max(purity_error, eps * want["purity"])
+
+
+@pytest.mark.parametrize("N", [20, 60])
+def test_exact_error_bars_stay_small_near_the_dark_state(N):
+    point = {"N": N, "J": 0.5, "Jz": 1.0, "gamma": 1.0, "delta": 0.05}
+    row = evaluate(builtin("xyz"), None, [point], "exact", qfi=True)[0]
+    assert 0 < row["fq_N_error"] <= 1e-8
+    assert 0 < row["purity_error"] <= 1e-8
+
+
+def test_exact_error_bars_cover_a_solver_error():
+    """Coefficients off by a known δ, reported as the refinement step: the bar covers the change."""
+    solution = exact_solve(builtin("xyz"), {"N": 12, "J": 0.5, "Jz": 1.0, "gamma": 1.0, "delta": 0.3})
+    space = solution.space
+    delta = 1e-6 * np.random.default_rng(3).standard_normal(len(solution.x)) * np.abs(solution.x)
+    row = metrology_with_errors(space.basis, space.n, space.labels, solution.x + delta, space.log_norm, delta)
+    exact = exact_metrology(solution)
+    assert abs(row["fq_N"] - exact["fq_N"]) <= row["fq_N_error"] <= 1e4 * abs(row["fq_N"] - exact["fq_N"])
+    assert abs(row["purity"] - exact["purity"]) <= row["purity_error"]
+
+
+def test_perturbative_rows_have_no_error_bars():
+    point = {"N": 10, "J": 0.5, "Jz": 1.0, "gamma": 1.0, "delta": 0.01}
+    row = evaluate(builtin("xyz"), 2, [point], "full", qfi=True)[0]
+    assert row["fq_N_error"] is None and row["purity_error"] is None
+
+
 def test_qfi_needs_an_exact_or_low_order_method():
     with pytest.raises(ParameterError, match="--qfi"):
         evaluate(builtin("xyz"), 3, [{"N": 10, "J": 0.5, "Jz": 1.0, "gamma": 1.0, "delta": 0.01}], "full",
@@ -203,7 +258,7 @@ def test_evaluate_cli_qfi_keys(capsys):
     assert main(["evaluate", "tfi", "--method", "exact", "--N", "6", "--set", "Delta=1", "--set", "Jx=0.2",
                  "--set", "gamma=1", "--qfi", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)[0]
-    for key in ("qfi", "fq_N", "fq_direction", "purity", "entropy"):
+    for key in ("qfi", "fq_N", "fq_direction", "purity", "entropy", "fq_N_error", "purity_error"):
         assert key in row
     assert np.linalg.norm(row["fq_direction"]) == pytest.approx(1.0)
 

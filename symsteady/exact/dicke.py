@@ -102,7 +102,9 @@ def _add_pair_chunk(blocks: Blocks, n: int, idx: np.ndarray, a: np.ndarray, b: n
     difference per k for every pair at once. y lives on ``u0 <= c <= min(a, b)``,
     ``u0 = max(0, a + b - n)``: kmax + 1 values, kmax - k + 1 after k differences. Rounding
     is bounded as for exact integers ``s_k``: ``eps Σ_c |y_c| [z^c](z + 1)^k Q <= eps Σ_c |x̂_c|``
-    (``docs/algorithm/metrology.md#metrology-dicke-map``)."""
+    (``docs/algorithm/metrology.md#metrology-dicke-map``), with ``eps`` there the relative error
+    of ``y_c``: a few ``eps log||B_c||`` from the scaling's exponent, which exact rows' error bars
+    probe (``docs/algorithm/metrology.md#metrology-error``)."""
     pair = a[idx] * (n + 1) + b[idx]
     new = np.r_[True, pair[1:] != pair[:-1]]
     starts, row = np.flatnonzero(new), np.cumsum(new) - 1
