@@ -1,108 +1,147 @@
 """Benchmark of the exact solver against QuTiP's permutation-invariant solver, in one run.
 
-Model: xyz with local emission (J = 0.5, δ = 0.05, Jz = 1, γ = 1). For N = 20, 40, 60 it times
-one steady state of ours (``symsteady.exact``: vectorised build of L0 and L, then LU(L0) +
-GMRES) and of QuTiP (``piqs.Dicke(N, hamiltonian=H, emission=γ).liouvillian()`` then
-``qutip.steadystate``), build and solve apart, and prints the ratios and the agreement of
-ξ²_R. Both run with one BLAS thread (ours always does; QuTiP's SuperLU is then not slowed by
-busy cores); each time is the fastest of three runs (QuTiP at N = 60: one run of ~10 s).
-Then ours alone at N = 200 (one run, observables included).
+1. xyz with local emission (J = 0.5, δ = 0.05, Jz = 1, γ = 1), N = 20 ... 300: one steady state
+   of ours per N, each in a fresh process (so its peak memory is its own): build (the pieces of
+   :mod:`symsteady.exact.pieces`, first point at this N), combine (a further point at the same N,
+   pieces cached), solve (path, iterations), ξ²_R with its error bar, peak resident memory.
+   QuTiP piqs (``Dicke(N, hamiltonian=H, emission=γ).liouvillian()`` + ``qutip.steadystate``)
+   at N = 20 and 40, same run; the ratio of whole steady states. Then the largest N whose
+   memory fits in 24 GB, extrapolated from the measured peaks (power law through the two
+   largest N).
+2. The 41 × 41 exact θ map of Fig. 4 (xyz, N = 20, (Jx, Jy) in [-1, 3]^2) with the sweep's
+   own choice of serial or Dask, against one QuTiP piqs solve at N = 40 (goal: at most three).
 
-Goals: ≥ 100x faster than QuTiP at N = 60 (whole steady state, build included); N = 200 in
-≤ 30 s. Run: ``python bench/exact.py [--quick]`` (needs the test extra for QuTiP;
-``--quick`` stops at N = 40 and skips N = 200).
+Everything runs with one BLAS thread. Goals: xyz at N = 200 end to end faster than one piqs solve
+at N = 40; N = 300 in under a minute. Run: ``python bench/exact.py [--quick]`` (``--quick``:
+N <= 60, an 11 × 11 map).
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from symsteady import builtin
-from symsteady.exact import ExactSolution, exact_solve
-from symsteady.exact.matrix import build_exact_liouvillian
-from symsteady.exact.solve import solve_exact_liouvillian
-from symsteady.observables import exact_observables
-from symsteady.threads import single_blas_thread
-
 POINT = {"J": 0.5, "delta": 0.05, "Jz": 1.0, "gamma": 1.0}
+MEMORY_GOAL = 24 * 2**30
 
 
-def ours(N: int, repeat: int = 3) -> tuple[float, float, float, int]:
-    """(build s, solve s, ξ²_R, GMRES iterations) of one exact steady state (the solve includes
-    the observables); the fastest of ``repeat`` runs."""
-    model, point = builtin("xyz"), {"N": N, **POINT}
-    best = (float("inf"), float("inf"))
-    for _ in range(repeat):
-        with single_blas_thread():
-            t0 = time.perf_counter()
-            system = build_exact_liouvillian(model, point)
-            t1 = time.perf_counter()
-            x, info = solve_exact_liouvillian(system)
-            xi2 = float(ExactSolution(system.space, x, info).observables()["xi2_R"])
-            t2 = time.perf_counter()
-        if t2 - t0 < sum(best):
-            best = (t1 - t0, t2 - t1)
-    return best[0], best[1], xi2, info.iterations
+def one(N: int) -> dict:
+    """Our steady state at one N (called in a fresh process by :func:`measured`)."""
+    import resource
+
+    from symsteady import builtin
+    from symsteady.exact import solve_at, xi2_R_error
+    from symsteady.points import check_points
+
+    model = builtin("xyz")
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    p1, p2 = check_points(model, [{"N": N, **POINT}, {"N": N, **POINT, "delta": 1.01 * POINT["delta"]}])
+    t0 = time.perf_counter()
+    s = solve_at(model, p1)
+    xi2 = float(s.observables()["xi2_R"])
+    err = xi2_R_error(s, xi2)
+    total = time.perf_counter() - t0
+    s2 = solve_at(model, p2)  # pieces cached: the per-point build of a sweep
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"N": N, "dim": s.info.dimension, "build": s.info.build_seconds, "combine": s2.info.build_seconds,
+            "solve": s.info.solve_seconds, "total": total, "method": s.info.method, "its": s.info.iterations,
+            "xi2": xi2, "err": err, "peak": peak - base, "estimate": s.info.memory_bytes}
 
 
-def qutip_piqs(N: int, repeat: int) -> tuple[float, float, float]:
-    """(build s, solve s, ξ²_R) of QuTiP piqs: Dicke(...).liouvillian() + qutip.steadystate;
-    the fastest of ``repeat`` runs."""
+def measured(N: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--one", str(N)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def qutip_piqs(N: int) -> tuple[float, float]:
+    """(seconds, ξ²_R) of QuTiP piqs: Dicke(...).liouvillian() + qutip.steadystate."""
     import qutip
     from qutip import piqs
 
+    from symsteady.observables import exact_observables
+
     J, d, Jz, g = POINT["J"], POINT["delta"], POINT["Jz"], POINT["gamma"]
-    best = (float("inf"), float("inf"))
-    for _ in range(repeat):
-        with threadpool_limits(limits=1, user_api="blas"):
-            t0 = time.perf_counter()
-            jx, jy, jz = piqs.jspin(N)
-            H = (2 / N) * ((J + d) * jx * jx + (J - d) * jy * jy + Jz * jz * jz)
-            L = piqs.Dicke(N, hamiltonian=H, emission=g).liouvillian()
-            t1 = time.perf_counter()
-            rho = qutip.steadystate(L)
-            t2 = time.perf_counter()
-        if t2 - t0 < sum(best):
-            best = (t1 - t0, t2 - t1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        t0 = time.perf_counter()
+        jx, jy, jz = piqs.jspin(N)
+        H = (2 / N) * ((J + d) * jx * jx + (J - d) * jy * jy + Jz * jz * jz)
+        rho = qutip.steadystate(piqs.Dicke(N, hamiltonian=H, emission=g).liouvillian())
+        t = time.perf_counter() - t0
     S = [jx, jy, jz]
     mean = np.array([qutip.expect(s, rho).real for s in S])
     second = np.array([[0.5 * qutip.expect(S[a] * S[b] + S[b] * S[a], rho).real for b in range(3)]
                        for a in range(3)])
-    return best[0], best[1], float(exact_observables(N, mean, second)["xi2_R"])
+    return t, float(exact_observables(N, mean, second)["xi2_R"])
+
+
+def largest_fitting(rows: list[dict]) -> int:
+    """The largest N whose peak memory fits MEMORY_GOAL, from a power law through the two largest N."""
+    a, b = rows[-2], rows[-1]
+    power = np.log(b["peak"] / a["peak"]) / np.log(b["N"] / a["N"])
+    return int(b["N"] * (MEMORY_GOAL / b["peak"]) ** (1 / power))
+
+
+def theta_map(n: int) -> tuple[float, int]:
+    from symsteady import builtin
+    from symsteady.sweep import make_grid, sweep
+
+    model = builtin("xyz")
+    grid = make_grid(model, [f"Jx=-1:3:{n}", f"Jy=-1:3:{n}"],
+                     ["J=(Jx+Jy)/2", "delta=(Jx-Jy)/2", "Jz=1", "gamma=1"], N=20)
+    t0 = time.perf_counter()
+    rows = sweep(model, grid, ["exact"]).run("exact").rows
+    return time.perf_counter() - t0, len(rows)
 
 
 def main(quick: bool = False) -> None:
-    sizes = (20, 40) if quick else (20, 40, 60)
-    print("exact steady state of xyz (local emission), ours vs QuTiP piqs, same run, 1 BLAS thread")
-    print(f"{'N':>4} {'ours build':>11} {'ours solve':>11} {'GMRES its':>9} {'piqs build':>11} "
-          f"{'piqs solve':>11} {'total ratio':>12} {'|Δξ²_R|':>9}")
+    sizes = (20, 40, 60) if quick else (20, 40, 60, 100, 150, 200, 300)
     try:
         import qutip  # noqa: F401
+        have_qutip = True
     except ImportError:
-        print("QuTiP not installed: pip install '.[test]'")
-        return
+        have_qutip = False
+        print("QuTiP not installed (pip install '.[test]'): no peer column")
+    piqs = {N: qutip_piqs(N) for N in (20, 40)} if have_qutip else {}
+    print("exact steady state of xyz (local emission), 1 BLAS thread; each N in a fresh process")
+    print(f"{'N':>4} {'dim':>9} {'build':>8} {'combine':>8} {'solve':>8} {'path':>7} {'its':>4} "
+          f"{'peak MB':>8} {'est MB':>8} {'xi2_R_error':>11} {'piqs s':>7} {'ratio':>6} {'|Δξ²_R|':>8}")
+    rows = []
     for N in sizes:
-        ob, os_, oxi, its = ours(N)
-        qb, qs, qxi = qutip_piqs(N, repeat=3 if N <= 40 else 1)
-        ratio = (qb + qs) / (ob + os_)
-        goal = "" if N != 60 else ("  (goal >= 100x: met)" if ratio >= 100 else "  (goal >= 100x: NOT met)")
-        print(f"{N:>4} {ob:>10.3f}s {os_:>10.3f}s {its:>9} {qb:>10.3f}s {qs:>10.3f}s {ratio:>11.0f}x "
-              f"{abs(oxi - qxi):>9.1e}{goal}")
-    if quick:
-        return
-    t = time.perf_counter()
-    solution = exact_solve(builtin("xyz"), {"N": 200, **POINT})
-    xi2 = float(solution.observables()["xi2_R"])
-    total = time.perf_counter() - t
-    info = solution.info
-    print(f"N = 200 (dimension {info.dimension}): build {info.build_seconds:.1f} s, solve "
-          f"{info.solve_seconds:.1f} s ({info.iterations} GMRES iterations), total {total:.1f} s "
-          f"(goal <= 30 s: {'met' if total <= 30 else 'NOT met'}); xi2_R = {xi2:.10f}")
+        r = measured(N)
+        rows.append(r)
+        peer = piqs.get(N)
+        extra = (f"{peer[0]:>7.2f} {peer[0] / r['total']:>5.0f}x {abs(peer[1] - r['xi2']):>8.1e}" if peer else "")
+        print(f"{N:>4} {r['dim']:>9} {r['build']:>7.2f}s {r['combine']:>7.2f}s {r['solve']:>7.2f}s "
+              f"{r['method']:>7} {r['its']:>4} {r['peak'] / 2**20:>8.0f} {r['estimate'] / 2**20:>8.0f} "
+              f"{r['err']:>11.1e} {extra}", flush=True)
+        assert r["err"] < 1e-8, "the error bar must stay small on this weakly broken point"
+    fits = largest_fitting(rows)
+    print(f"largest N in 24 GB (measured peaks, power law through N = {rows[-2]['N']}, {rows[-1]['N']}): about {fits}")
+    by_n = {r["N"]: r for r in rows}
+    if 40 in piqs and 200 in by_n:
+        print(f"N = 200 end to end {by_n[200]['total']:.1f} s vs one piqs solve at N = 40 {piqs[40][0]:.1f} s "
+              f"(goal: faster — {'met' if by_n[200]['total'] < piqs[40][0] else 'NOT met'})")
+    if 300 in by_n:
+        print(f"N = 300 end to end {by_n[300]['total']:.1f} s, peak {by_n[300]['peak'] / 2**30:.2f} GB "
+              f"(goal: under a minute — {'met' if by_n[300]['total'] < 60 else 'NOT met'})")
+    n = 11 if quick else 41
+    seconds, points = theta_map(n)
+    line = f"{n} x {n} exact theta map (xyz, N = 20): {seconds:.1f} s for {points} points"
+    if 40 in piqs:
+        line += f" = {seconds / piqs[40][0]:.1f} piqs solves at N = 40 (goal <= 3: {'met' if seconds <= 3 * piqs[40][0] else 'NOT met'})"
+    print(line)
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv[1:])
+    if sys.argv[1:2] == ["--one"]:
+        from symsteady.threads import single_blas_thread
+
+        with single_blas_thread():
+            print(json.dumps(one(int(sys.argv[2]))))
+    else:
+        main(quick="--quick" in sys.argv[1:])

@@ -197,7 +197,7 @@ def sweep_command(args: argparse.Namespace) -> str:
     model = load(args.model)
     grid = make_grid(model, args.vary, args.set, args.N)
     result = sweep(model, grid, args.method or ["full"], args.order, scheduler=args.scheduler,
-                   n_workers=args.workers, serial=args.serial, series=series_options(args), qfi=args.qfi)
+                   n_workers=args.workers, serial=args.serial or None, series=series_options(args), qfi=args.qfi)
     if args.plot:  # the plot first: when it fails, no CSV is left behind
         from .plotting import plot_sweep
 

@@ -20,8 +20,8 @@ import sympy
 from .derivation import derive
 from .errors import MethodError, ParameterError, SingularPointError
 from .estimates import auto_order, estimate
-from .exact import solve_at
-from .metrology import QFI_KEYS, metrology, perturbative_metrology
+from .exact import solve_at, xi2_R_error
+from .metrology import exact_metrology, perturbative_metrology
 from .model import N, Model
 from .observables import QUADRATIC_KEYS, finalize, series_quadratics
 from .points import Point, Points, check_points, point_field
@@ -162,9 +162,10 @@ def evaluate(model: Model, order: int | str | None, points: Iterable[Point], met
     qfi : bool
         Also the quantum Fisher information and the state's purity and entropy: keys ``qfi``
         (3×3), ``fq_N`` (largest eigenvalue / N), ``fq_direction``, ``purity``, ``entropy``
-        (``docs/algorithm/metrology.md#metrology-qfi``). Exact rows: from the Dicke blocks;
-        perturbative rows (``full``, order 1 or 2): the consistent expansion of F, with
-        purity and entropy None.
+        (``docs/algorithm/metrology.md#metrology-qfi``). Exact rows: from the Dicke blocks,
+        with error bars ``fq_N_error`` and ``purity_error`` (None on perturbative rows);
+        perturbative rows (``full``, order 1 or 2): the consistent expansions of F, the purity
+        and the entropy (``docs/algorithm/metrology.md#metrology-perturbative-purity``).
 
     Returns
     -------
@@ -173,7 +174,9 @@ def evaluate(model: Model, order: int | str | None, points: Iterable[Point], met
         ``xi2_R``, ``xi2_S``, ``theta``, ``direction``, ``mean``, ``cov``, ``rs_gap``, and for the
         series ``xi2_R_error`` (estimate of ``|ξ²_R − ξ²_R(exact)|``; None where the series does not
         converge), ``converged``, ``radius`` (estimated radius of convergence in λ),
-        ``resum`` (``"pade"`` where the resummed value is given, else None) and ``note``.
+        ``resum`` (``"pade"`` where the resummed value is given, else None) and ``note``; exact
+        rows have ``xi2_R_error`` too (a bound on the double-precision solve's error,
+        ``docs/algorithm/exact-convergence.md#convergence-forward-error``), the others None.
 
     Raises
     ------
@@ -196,14 +199,7 @@ def evaluate(model: Model, order: int | str | None, points: Iterable[Point], met
         raise ParameterError("--qfi with a perturbative method needs --method full and --order 1 or 2 "
                              "(or --method exact)")
     if method == "exact":
-        out = []
-        for p in points:
-            solution = solve_at(model, p)
-            row = _with_series_keys(_json_row(None, method, model.sector, p, solution.observables()))
-            if qfi:
-                row.update(metrology(solution.dicke_blocks(), p["N"]))
-            out.append(row)
-        return out
+        return _exact_rows(model, points, qfi)
     sector = "symmetric" if method == "pure" else model.sector
     auto = order == "auto"
     K = max_order if auto else int(order)  # type: ignore[arg-type]
@@ -283,6 +279,24 @@ def _series_row(row: dict[str, Any], i: int, coeffs: Any, est: Any, auto: bool, 
     row["resum"] = used
     row["note"] = note
     return row
+
+
+def _exact_rows(model: Model, points: Points, qfi: bool = False) -> list[dict[str, Any]]:
+    """Exact rows with their forward error bars (and the metrology with ``qfi``); each point's
+    GMRES starts from the previous point's solution at the same N (neighbours in a sweep: few
+    iterations)."""
+    rows, previous = [], None
+    for p in points:
+        x0 = previous.x if previous is not None and previous.space.n == p["N"] else None
+        solution = solve_at(model, p, x0)
+        obs = solution.observables()
+        row = _json_row(None, "exact", model.sector, p, obs)
+        row["xi2_R_error"] = _finite(xi2_R_error(solution, float(obs["xi2_R"])))
+        if qfi:
+            row.update(exact_metrology(solution))
+        rows.append(_with_series_keys(row))
+        previous = solution
+    return rows
 
 
 def _with_series_keys(row: dict[str, Any]) -> dict[str, Any]:

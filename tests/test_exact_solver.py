@@ -23,7 +23,8 @@ from symsteady.algebra import OrbitBasis, SymmetricBasis
 from symsteady.cli import main
 from symsteady.errors import ExactSolverError, ExactSolverWarning, NonUniqueSteadyStateError, ParameterError
 from symsteady.exact import exact_moments, exact_solve, exact_steady_state
-from symsteady.exact.matrix import build_exact_liouvillian, normalised_matrix
+from symsteady.exact.matrix import normalised_matrix
+from symsteady.exact.pieces import build_at as build_exact_liouvillian
 from symsteady.exact.space import KeySpace
 from symsteady.fields import ComplexField
 from symsteady.liouvillian import Superoperator
@@ -213,7 +214,7 @@ def test_solver_paths_and_iterations():
 def test_gmres_failure_falls_back_to_direct_solve_and_says_so(monkeypatch):
     point = {"N": 8, **PARAMS["driven_ising"]}
     want = exact_observables_at(builtin("driven_ising"), point)
-    monkeypatch.setattr(symsteady.exact.solve, "GMRES_CYCLES", 1)
+    monkeypatch.setattr(symsteady.exact.solve, "GMRES_ITERATIONS", 2)
     monkeypatch.setattr(symsteady.exact.solve, "GMRES_RESTART_MAX", 2)
     monkeypatch.setattr(symsteady.exact.solve, "GMRES_RESTART_MIN", 2)
     with pytest.warns(ExactSolverWarning, match="did not converge"):
@@ -250,8 +251,8 @@ def test_size_limits_are_clear_errors(monkeypatch):
     monkeypatch.setattr(symsteady.exact.matrix, "MAX_EXACT_DIMENSION", 1000)
     with pytest.raises(ExactSolverError, match="basis elements"):
         exact_solve(builtin("xyz"), {"N": 20, **PARAMS["xyz"]})
-    monkeypatch.setattr(symsteady.exact.solve, "DIRECT_MAX_DIMENSION", 10)
-    with pytest.raises(ExactSolverError, match="direct solve"):
+    monkeypatch.setattr(symsteady.exact.solve, "available_memory", lambda: 1000)
+    with pytest.raises(ExactSolverError, match="memory limit"):
         exact_solve(Model("J*Sz + Om*Sx", local_dephasing="g"), {"N": 5, "J": 0.7, "Om": 0.4, "g": 0.3})
 
 

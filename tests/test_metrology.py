@@ -3,9 +3,11 @@ exact and perturbative (docs/algorithm/metrology.md#metrology-perturbative), and
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ import exact_reference as ref
 from symsteady import Model, builtin, evaluate, exact_solve
 from symsteady.cli import main
 from symsteady.errors import ParameterError
-from symsteady.metrology import metrology
+from symsteady.metrology import exact_metrology, metrology, metrology_with_errors
 
 EXTRA = {"local_dephasing": "gphi", "local_pumping": "gp", "collective_emission": "Gam",
          "collective_dephasing": "Gphi"}
@@ -97,6 +99,16 @@ def test_pezze_smerzi_bound_at_every_exact_point(name, N):
         assert 0 < row["purity"] <= 1 + 1e-12 and row["entropy"] >= -1e-12
 
 
+@pytest.mark.parametrize("extra", [{"local_dephasing": 0.2}, {"local_pumping": 0.1}, {"collective_emission": 0.5},
+                                   {"collective_dephasing": 0.3}, {"local_dephasing": 0.05, "local_pumping": 0.3}])
+def test_pezze_smerzi_bound_with_every_process(extra):
+    model, params = tfi_with(**extra)
+    points = [{"N": N, **params, "Delta": D, "Jx": x} for N in (5, 16) for D in (-1.0, 2.0) for x in (0.05, 0.6)]
+    for row in evaluate(model, None, points, "exact", qfi=True):
+        if row["xi2_R"] is not None:
+            assert row["fq_N"] >= 1 / row["xi2_R"] - 1e-9, row["params"]
+
+
 SLOPE_CASES = [("xyz", {"N": 8, "J": 0.5, "Jz": 1.0, "gamma": 1.0}, "delta"),
                ("tfi", {"N": 8, "Delta": 1.0, "gamma": 1.0}, "Jx"),
                ("driven_ising", {"N": 6, "Delta": 0.5, "U": 0.7, "gamma": 1.0}, "Omega"),
@@ -113,7 +125,57 @@ def test_perturbative_qfi_converges_at_the_right_rate(name, base, small):
         err = [np.abs(np.subtract(p["qfi"], e["qfi"])).max() / base["N"] for p, e in zip(pert, exact)]
         slopes = np.diff(np.log(err)) / np.diff(np.log(lams))
         assert np.all(slopes >= slope), (order, err, slopes)
-        assert all(p["purity"] is None for p in pert)
+        if order == 1:  # pure to this order
+            assert all(p["purity"] == 1.0 and p["entropy"] == 0.0 for p in pert)
+
+
+# (purity error slope, entropy relative error slope) predicted at order 2: the errors are O(λ³)
+# and O(λ³ ln λ) against a λ² ln λ entropy, i.e. slopes 3 and 1 (the log factors cost < 0.05
+# here); 4 and 2 for xyz, whose purity and entropy are even in δ (δ -> -δ is a rotation by π/2 about z).
+MIXED_CASES = [("xyz", {}, {"N": 8, "J": 0.5, "Jz": 1.0, "gamma": 1.0}, "delta", 3.8, 1.8),
+               ("tfi", {}, {"N": 8, "Delta": 1.0, "gamma": 1.0}, "Jx", 2.8, 0.8),
+               ("tfi", {"local_dephasing": 0.15}, {"N": 6, "Delta": 1.0, "gamma": 1.0, "gphi": 0.15}, "Jx", 2.8, 0.8)]
+
+
+@pytest.mark.parametrize("name,extra,base,small,purity_slope,entropy_slope", MIXED_CASES)
+def test_perturbative_purity_and_entropy_converge_at_the_predicted_rate(name, extra, base, small, purity_slope,
+                                                                        entropy_slope):
+    """docs/algorithm/metrology.md#metrology-perturbative-purity: purity 1 - 2λ² Tr σ₂, entropy
+    from the spectrum of λ²σ₂ (leading term λ² ln λ)."""
+    model = tfi_with(**extra)[0] if extra else builtin(name)
+    lams = (0.02, 0.01, 0.005)
+    points = [{**base, small: x} for x in lams]
+    exact = evaluate(model, None, points, "exact", qfi=True)
+    pert = evaluate(model, 2, points, "full", qfi=True)
+    purity_err = [abs(p["purity"] - e["purity"]) for p, e in zip(pert, exact)]
+    entropy_err = [abs(p["entropy"] - e["entropy"]) / e["entropy"] for p, e in zip(pert, exact)]
+    for err, slope in ((purity_err, purity_slope), (entropy_err, entropy_slope)):
+        slopes = np.diff(np.log(err)) / np.diff(np.log(lams))
+        assert np.all(slopes >= slope), (err, slopes)
+    assert entropy_err[-1] < 0.02 and all(1 - p["purity"] > 0 for p in pert)
+
+
+def test_mixed_purity_entropy_is_that_of_the_distribution_and_none_out_of_range():
+    from symsteady.metrology import _mixed_purity_entropy
+
+    spectra = [(3.0, 1, np.array([0.0, 0.2, 0.1]), None), (2.0, 4, np.array([0.05]), None)]
+    purity, entropy = _mixed_purity_entropy(spectra, 0.5)
+    p = np.array([0.05, 0.025] + [0.0125] * 4)
+    full = np.r_[1 - p.sum(), p]
+    assert purity == pytest.approx(1 - 2 * p.sum()) and entropy == pytest.approx(-np.sum(full * np.log(full)))
+    assert _mixed_purity_entropy(spectra, 2.0) == (pytest.approx(1 - 2 * 16 * p.sum()), None)  # w = 2
+
+
+def test_no_mixed_part_at_order_2_when_the_jumps_return_to_the_dark_state():
+    """driven_ising: ψ₁ holds one excitation and its decay lands on |D>, so σ₂ = 0; the state is
+    pure to order 2 and the exact purity and entropy deviate at O(λ⁴) and O(λ⁴ ln λ)."""
+    model, base, lams = builtin("driven_ising"), {"N": 6, "Delta": 0.5, "U": 0.7, "gamma": 1.0}, (0.02, 0.01)
+    points = [{**base, "Omega": x} for x in lams]
+    for row in evaluate(model, 2, points, "full", qfi=True):  # σ₂ = 0 up to rounding
+        assert row["purity"] == pytest.approx(1.0, abs=1e-14) and 0 <= row["entropy"] < 1e-14
+    exact = evaluate(model, None, points, "exact", qfi=True)
+    for err in ([1 - e["purity"] for e in exact], [e["entropy"] for e in exact]):
+        assert np.log(err[0] / err[1]) / np.log(2) >= 3.5, err
 
 
 def test_leading_order_is_degenerate_in_the_transverse_plane():
@@ -133,6 +195,59 @@ def test_order_2_qfi_is_the_order_2_expansion_of_inverse_squeezing_for_xyz():
     assert np.all(np.diff(np.log(diff)) / np.diff(np.log(deltas)) >= 2.8), diff
 
 
+# ---- error bars of exact rows (docs/algorithm/metrology.md#metrology-error) -------------------
+
+
+def bench_metrology():
+    """bench/metrology.py as a module: its product state ρ₁^{⊗N} (orbit coefficients and closed form)."""
+    path = Path(__file__).resolve().parents[1] / "bench" / "metrology.py"
+    spec = importlib.util.spec_from_file_location("bench_metrology", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("N", [40, 100, pytest.param(160, marks=pytest.mark.slow)])
+def test_exact_error_bars_cover_the_product_state_and_are_not_loose(N):
+    """Dense in every label: the Dicke map cancels strongly in the blocks of large multiplicity
+    (true fq_N errors 2e-14, 1e-9, 7e-6). The bar covers and is within 10^4 of the true error."""
+    bench = bench_metrology()
+    r = bench.BLOCH
+    basis, labels, values, log_norm = bench.product_state(N, r)
+    row = metrology_with_errors(basis, N, labels, values, log_norm)
+    want = bench.closed_form(N, r)
+    fq_error = abs(row["fq_N"] - float(r @ r))
+    purity_error = abs(row["purity"] - want["purity"])
+    assert fq_error <= row["fq_N_error"] <= 1e4 * max(fq_error, 1e-12)
+    eps = np.finfo(float).eps
+    assert purity_error <= row["purity_error"] <= 1e4 * max(purity_error, eps * want["purity"])
+
+
+@pytest.mark.parametrize("N", [20, 60])
+def test_exact_error_bars_stay_small_near_the_dark_state(N):
+    point = {"N": N, "J": 0.5, "Jz": 1.0, "gamma": 1.0, "delta": 0.05}
+    row = evaluate(builtin("xyz"), None, [point], "exact", qfi=True)[0]
+    assert 0 < row["fq_N_error"] <= 1e-8
+    assert 0 < row["purity_error"] <= 1e-8
+
+
+def test_exact_error_bars_cover_a_solver_error():
+    """Coefficients off by a known δ, reported as the refinement step: the bar covers the change."""
+    solution = exact_solve(builtin("xyz"), {"N": 12, "J": 0.5, "Jz": 1.0, "gamma": 1.0, "delta": 0.3})
+    space = solution.space
+    delta = 1e-6 * np.random.default_rng(3).standard_normal(len(solution.x)) * np.abs(solution.x)
+    row = metrology_with_errors(space.basis, space.n, space.labels, solution.x + delta, space.log_norm, delta)
+    exact = exact_metrology(solution)
+    assert abs(row["fq_N"] - exact["fq_N"]) <= row["fq_N_error"] <= 1e4 * abs(row["fq_N"] - exact["fq_N"])
+    assert abs(row["purity"] - exact["purity"]) <= row["purity_error"]
+
+
+def test_perturbative_rows_have_no_error_bars():
+    point = {"N": 10, "J": 0.5, "Jz": 1.0, "gamma": 1.0, "delta": 0.01}
+    row = evaluate(builtin("xyz"), 2, [point], "full", qfi=True)[0]
+    assert row["fq_N_error"] is None and row["purity_error"] is None
+
+
 def test_qfi_needs_an_exact_or_low_order_method():
     with pytest.raises(ParameterError, match="--qfi"):
         evaluate(builtin("xyz"), 3, [{"N": 10, "J": 0.5, "Jz": 1.0, "gamma": 1.0, "delta": 0.01}], "full",
@@ -143,7 +258,7 @@ def test_evaluate_cli_qfi_keys(capsys):
     assert main(["evaluate", "tfi", "--method", "exact", "--N", "6", "--set", "Delta=1", "--set", "Jx=0.2",
                  "--set", "gamma=1", "--qfi", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)[0]
-    for key in ("qfi", "fq_N", "fq_direction", "purity", "entropy"):
+    for key in ("qfi", "fq_N", "fq_direction", "purity", "entropy", "fq_N_error", "purity_error"):
         assert key in row
     assert np.linalg.norm(row["fq_direction"]) == pytest.approx(1.0)
 
@@ -204,4 +319,18 @@ def test_perturbative_qfi_at_large_N():
                                          for n in (100, 10**5)], "full", qfi=True)
     exact = evaluate(builtin("xyz"), None, [rows[0]["params"]], "exact", qfi=True)[0]
     assert rows[0]["fq_N"] == pytest.approx(exact["fq_N"], abs=1e-6)
+    assert rows[0]["purity"] == pytest.approx(exact["purity"], abs=1e-7)
+    assert rows[0]["entropy"] == pytest.approx(exact["entropy"], rel=1e-3)
+    assert 0 < 1 - rows[1]["purity"] < 1e-3 and 0 < rows[1]["entropy"] < 1e-2
     assert abs(rows[1]["fq_N"] - 1 / rows[1]["xi2_R"]) < 1e-4 and rows[1]["fq_N"] > 1.01
+
+
+def test_core_imports_qutip_only_for_an_export():
+    import subprocess
+    import sys
+
+    code = ("import sys, symsteady, symsteady.metrology, symsteady.husimi, symsteady.qutip_export\n"
+            "symsteady.evaluate(symsteady.builtin('tfi'), None, [{'N': 4, 'Delta': 1, 'Jx': 0.2, 'gamma': 1}],"
+            " 'exact', qfi=True)\n"
+            "assert 'qutip' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,9 +1,10 @@
 """Exact steady states on the untruncated orbit basis (a, b up to N): the series' algebra, unsolved.
 
 * :mod:`~symsteady.exact.space`: every label at one N, its position and Hilbert–Schmidt norm;
-* :mod:`~symsteady.exact.matrix`: the sparse Liouvillian, L0 and L, with the trace row;
-* :mod:`~symsteady.exact.solve`: LU(L0)-preconditioned GMRES (:mod:`~symsteady.exact.krylov`),
-  a direct fallback, checks;
+* :mod:`~symsteady.exact.matrix`: the sparse Liouvillian's entries, with the trace row;
+* :mod:`~symsteady.exact.pieces`: L as fixed pieces per (model, N), cached, combined per point;
+* :mod:`~symsteady.exact.solve`: LU, LU(L0)-preconditioned GMRES or a nested-dissection LU
+  (:mod:`~symsteady.exact.ordering`), refinement and the forward error, checks;
 * :mod:`~symsteady.exact.solution`: the state and its moments and squeezing;
 * :mod:`~symsteady.exact.rational`: the same system in exact rational arithmetic (small N).
 
@@ -16,13 +17,14 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
+import numpy as np
 from ..algebra import Basis, Operator
 from ..errors import ParameterError
 from ..model import Model
 from ..observables import operator_moments
 from ..points import check_points
 from ..threads import single_blas_thread
-from .matrix import build_exact_liouvillian
+from .pieces import build_at
 from .rational import rational_steady_state
 from .solution import ExactSolution
 from .solve import SolveInfo, solve_exact_liouvillian
@@ -64,15 +66,35 @@ def exact_solve(model: Model, point: Mapping[str, Any]) -> ExactSolution:
     return solve_at(model, check_points(model, [point])[0])
 
 
-def solve_at(model: Model, values: Mapping[str, Any]) -> ExactSolution:
-    """:func:`exact_solve` at a point already checked (:class:`symsteady.points.Points`)."""
+def solve_at(model: Model, values: Mapping[str, Any], x0: np.ndarray | None = None) -> ExactSolution:
+    """:func:`exact_solve` at a point already checked (:class:`symsteady.points.Points`);
+    ``x0``: a starting vector (a neighbouring point's ``.x`` at the same N) for GMRES."""
     with single_blas_thread():
         t0 = time.perf_counter()
-        system = build_exact_liouvillian(model, values)
+        system = build_at(model, values)
         t1 = time.perf_counter()
-        x, info = solve_exact_liouvillian(system)
+        x, info = solve_exact_liouvillian(system, x0)
         info.build_seconds, info.solve_seconds = t1 - t0, time.perf_counter() - t1
     return ExactSolution(system.space, x, info)
+
+
+#: Safety factor on the refinement's change of ξ²_R, and the rounding floor of the
+#: observables in units of ``eps N max(1, |ξ²_R|)`` (``docs/algorithm/exact-convergence.md#convergence-forward-error``).
+ERROR_SAFETY, ERROR_FLOOR_ULPS = 2.0, 64.0
+
+
+def xi2_R_error(solution: ExactSolution, xi2_R: float | None = None) -> float:
+    """A bound on the error of ``solution``'s ξ²_R: twice its change under the refinement step
+    (the unrefined state's error, of which the refined one keeps a small fraction) plus the
+    rounding floor of the observables."""
+    if xi2_R is None:
+        xi2_R = float(solution.observables()["xi2_R"])
+    delta = solution.info.refinement
+    floor = ERROR_FLOOR_ULPS * float(np.finfo(float).eps) * solution.space.n * max(1.0, abs(xi2_R))
+    if delta is None or not np.any(delta):
+        return floor
+    before = ExactSolution(solution.space, solution.x - delta, solution.info).observables()["xi2_R"]
+    return ERROR_SAFETY * abs(float(before) - xi2_R) + floor
 
 
 def exact_steady_state(model: Model, point: Mapping[str, Any], arithmetic: str = "float"
@@ -102,4 +124,4 @@ def _check_arithmetic(arithmetic: str) -> None:
         raise ParameterError(f"arithmetic must be 'float' or 'exact', not {arithmetic!r}")
 
 
-__all__ = ["ExactSolution", "SolveInfo", "exact_moments", "exact_solve", "exact_steady_state", "solve_at"]
+__all__ = ["ExactSolution", "SolveInfo", "exact_moments", "exact_solve", "exact_steady_state", "solve_at", "xi2_R_error"]

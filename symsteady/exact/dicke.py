@@ -33,17 +33,6 @@ def multiplicity(n: int, k: int) -> int:
     return math.comb(n, k) - (math.comb(n, k - 1) if k > 0 else 0)
 
 
-def _overlap_polynomial(n: int, k: int, a: int, b: int) -> list[int]:
-    """``s_k(a, b, c)`` for c = 0..min(a, b) (exact integers; see the module docstring)."""
-    free, na, nb = n - 2 * k, a - k, b - k
-    poly = [0] * (min(a, b) + 1)
-    for u in range(max(0, na + nb - free), min(na, nb) + 1):
-        poly[u] = math.comb(na, u) * math.comb(free - na, nb - u)
-    for _ in range(k):  # multiply by (z - 1)
-        poly = [(poly[c - 1] if c else 0) - poly[c] for c in range(len(poly))]
-    return poly
-
-
 def dicke_blocks_from_labels(basis: Basis, n: int, labels: tuple[np.ndarray, ...], values: np.ndarray,
                              log_norm: np.ndarray, lowest: int | None = None) -> Blocks:
     """Dicke blocks of ``rho = Σ values[i] B̂_i`` with ``B̂ = B / ||B||`` (``log_norm = log ||B||``).
@@ -65,28 +54,95 @@ def dicke_blocks_from_labels(basis: Basis, n: int, labels: tuple[np.ndarray, ...
         return {n / 2: (rho, 1)}
     a, b, c = (np.asarray(lab, dtype=int) for lab in labels)
     keep = np.flatnonzero(values)
-    by_block: dict[tuple[int, int], list[int]] = {}
-    for i in keep:
-        by_block.setdefault((int(a[i]), int(b[i])), []).append(int(i))
+    a, b, c, values, log_norm = a[keep], b[keep], c[keep], values[keep], np.asarray(log_norm, dtype=float)[keep]
+    top = n // 2 if lowest is None else min(n // 2, int(np.max(np.minimum(a, b)))) if len(keep) else 0
     blocks: Blocks = {}
-    reach = max((min(ka, kb) for ka, kb in by_block), default=0) if lowest is not None else n // 2
-    for k in range(min(n // 2, reach) + 1):
-        free = n - 2 * k
-        w = free + 1 if lowest is None else min(free + 1, lowest)
-        rho = np.zeros((w, w), dtype=complex)
-        for (ka, kb), idx in by_block.items():
-            if not (k <= min(ka, kb) and max(ka, kb) <= n - k):
-                continue
-            poly = _overlap_polynomial(n, k, ka, kb)
-            ratio = 0.5 * (log_binomial(free, ka - k, log_fact) - log_binomial(free, kb - k, log_fact))
-            total = 0j
-            for i in idx:
-                s = poly[int(c[i])]
-                if s:
-                    total += values[i] * math.copysign(math.exp(math.log(abs(s)) + ratio - log_norm[i]), s)
-            rho[w - 1 - (ka - k), w - 1 - (kb - k)] += total
-        blocks[free / 2] = (rho, multiplicity(n, k))
+    for k in range(top + 1):
+        w = n - 2 * k + 1 if lowest is None else min(n - 2 * k + 1, lowest)
+        blocks[(n - 2 * k) / 2] = (np.zeros((w, w), dtype=complex), multiplicity(n, k))
+    for chunk in _pair_chunks(a, b, n):
+        _add_pair_chunk(blocks, n, chunk, a, b, c, values, log_norm, log_fact)
     return blocks
+
+
+#: Elements (pairs × overlaps) handled at once by :func:`_add_pair_chunk` (bounds its memory).
+CHUNK_ELEMENTS = 1 << 20
+
+
+def _pair_chunks(a: np.ndarray, b: np.ndarray, n: int) -> list[np.ndarray]:
+    """The label indices grouped by block (a, b), blocks sorted by their deepest singlet count
+    ``kmax = min(a, b, n - a, n - b)`` descending, cut into chunks of about
+    :data:`CHUNK_ELEMENTS` (pairs × (kmax + 1)) elements (a whole block per chunk at least)."""
+    pair = a * (n + 1) + b
+    uniq, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
+    kmax = np.minimum(np.minimum(a[first], b[first]), n - np.maximum(a[first], b[first]))
+    order = np.argsort(-kmax, kind="stable")
+    rank = np.empty(len(uniq), dtype=int)
+    rank[order] = np.arange(len(uniq))
+    by_rank = np.argsort(rank[inverse.ravel()], kind="stable")
+    ends = np.cumsum(np.bincount(rank[inverse.ravel()], minlength=len(uniq)))
+    chunks, start, pos = [], 0, 0
+    for i in range(len(order)):
+        if (i + 1 - start) * (int(kmax[order[start]]) + 1) > CHUNK_ELEMENTS and i > start:
+            chunks.append(by_rank[pos:ends[i - 1]])
+            start, pos = i, int(ends[i - 1])
+    if len(order):
+        chunks.append(by_rank[pos:])
+    return chunks
+
+
+def _add_pair_chunk(blocks: Blocks, n: int, idx: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                    values: np.ndarray, log_norm: np.ndarray, log_fact: np.ndarray) -> None:
+    """Add the labels ``idx`` (whole blocks (a, b), kmax descending) to ``blocks`` (entries
+    outside a block's window dropped), vectorised over the pairs.
+
+    Pairing with ``(z - 1)^k Q`` is pairing the finite difference ``Δ^k y`` with Q
+    (``Σ_c y_c [z^c](z - 1)R = Σ_c (y_{c+1} - y_c) R_c``), so with ``y_c = x̂(a, b, c)/||B||``
+    ``(rho_k)_{ab} = sqrt(C(M, a-k)/C(M, b-k)) Σ_u (Δ^k y)_u C(a-k, u) C(M-a+k, b-k-u)``: one
+    difference per k for every pair at once. y lives on ``u0 <= c <= min(a, b)``,
+    ``u0 = max(0, a + b - n)``: kmax + 1 values, kmax - k + 1 after k differences. Rounding
+    is bounded as for exact integers ``s_k``: ``eps Σ_c |y_c| [z^c](z + 1)^k Q <= eps Σ_c |x̂_c|``
+    (``docs/algorithm/metrology.md#metrology-dicke-map``), with ``eps`` there the relative error
+    of ``y_c``: a few ``eps log||B_c||`` from the scaling's exponent, which exact rows' error bars
+    probe (``docs/algorithm/metrology.md#metrology-error``)."""
+    pair = a[idx] * (n + 1) + b[idx]
+    new = np.r_[True, pair[1:] != pair[:-1]]
+    starts, row = np.flatnonzero(new), np.cumsum(new) - 1
+    A, B = a[idx[starts]], b[idx[starts]]
+    u0 = np.maximum(0, A + B - n)
+    kmax = np.minimum(np.minimum(A, B), n - np.maximum(A, B))
+    # y per pair in a common scale, y_c = x̂_c exp(-log||B_c|| - shift) with shift = max_c(-log||B_c||),
+    # column c - u0; real and imaginary parts as the last axis
+    neg = -log_norm[idx]
+    shift = np.maximum.reduceat(neg, starts)
+    width = int(kmax[0]) + 1
+    Y = np.zeros((len(starts), width), dtype=complex)
+    Y[row, c[idx] - u0[row]] = values[idx] * np.exp(neg - shift[row])
+    Y = Y.view(float).reshape(len(starts), width, 2)
+    # log C(na, u) C(M - na, nb - u) = lf[na] + lf[M-na] - lf[u] - lf[na-u] - lf[nb-u] - lf[M-na-nb+u] with
+    # na = A - k, nb = B - k, M = n - 2k, u = u0 + j: the j-dependent part at step k is
+    # lead[:, j + k] + tail[:, j], lead = -lf[A-u0-j] - lf[B-u0-j], tail = -lf[u0+j] - lf[n-A-B+u0+j]
+    # (-lf = -inf for a negative argument: an absent binomial factor)
+    table = -np.r_[np.full(n + 1, np.inf), log_factorials(2 * n + 1)]  # -lf[i] at index i + n + 1
+    j = np.arange(width)[None, :] + (n + 1)
+    lead = table[(A - u0)[:, None] - j + 2 * (n + 1)] + table[(B - u0)[:, None] - j + 2 * (n + 1)]
+    tail = table[u0[:, None] + j] + table[(n - A - B + u0)[:, None] + j]
+    for k in range(width):
+        live = int(np.searchsorted(-kmax, -k, side="right"))
+        cols = width - k
+        Y = Y[:live]
+        M, na, nb = n - 2 * k, A[:live] - k, B[:live] - k
+        rho = blocks[M / 2][0]
+        w = rho.shape[0]
+        head = (log_fact[na] + log_fact[M - na] + shift[:live]
+                + 0.5 * (log_binomial(M, na, log_fact) - log_binomial(M, nb, log_fact)))
+        weight = lead[:live, k:] + tail[:live, :cols]
+        weight += head[:, None]
+        np.exp(weight, out=weight)
+        total = np.einsum("puc,pu->pc", Y, weight)
+        inside = np.flatnonzero((na < w) & (nb < w))
+        rho[w - 1 - na[inside], w - 1 - nb[inside]] += total[inside, 0] + 1j * total[inside, 1]
+        Y = Y[:, 1:] - Y[:, :-1]
 
 
 def normalised_arrays(basis: Basis, n: int, op: Mapping[Key, complex]

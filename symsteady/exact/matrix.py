@@ -10,24 +10,20 @@ Hilbert–Schmidt-normalised basis of :mod:`symsteady.exact.space`: with ``ℓ =
 The steady state solves ``L rho = 0`` with ``Tr rho = 1``: the row of the dark state (the
 last key) is replaced by the trace row (``docs/algorithm/exact-solver.md#exact-trace-row``). ``L``
 is split as ``L0 + L1``, L0 the U(1)-symmetric part (charge-0 words of H and every
-dissipator), L1 the rest.
+dissipator), L1 the rest; :mod:`symsteady.exact.pieces` assembles both from fixed pieces.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Iterator
 
 import numpy as np
 import scipy.sparse
 
 from ..algebra import Basis, Chain, OrbitBasis
 from ..errors import ExactSolverError
-from ..liouvillian import Superoperator, make_basis
-from ..model import Model
-from ..points import point_field
-from ..spinpoly import charge
 from .space import INDEX, KeySpace, Labels
 
 #: Largest number of basis elements the double-precision solver accepts (N = 200 has 1.37e6;
@@ -73,20 +69,20 @@ def _entries(space: KeySpace, terms: list[tuple[complex, Chain]]
         yield rows, src, complex(factor) * (cf * scale)
 
 
-def _csr(space: KeySpace, pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> scipy.sparse.csr_matrix:
+def normalised_matrix(space: KeySpace, terms: list[tuple[complex, Chain]]) -> scipy.sparse.csc_matrix:
+    """``L̂`` (normalised basis) of a superoperator given by its terms, as CSC (duplicates summed).
+
+    Built as the CSR of the transpose (the sources come nearly sorted, so the conversion
+    writes memory in order: measured 2x faster than the COO -> CSR of L itself), read as CSC."""
     dim = space.dim
+    pieces = list(_entries(space, terms))
     if not pieces:
-        return scipy.sparse.csr_matrix((dim, dim), dtype=complex)
+        return scipy.sparse.csc_matrix((dim, dim), dtype=complex)
     rows, cols, vals = (np.concatenate([p[i] for p in pieces]) for i in range(3))
-    out = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(dim, dim))
-    out.sum_duplicates()
-    out.eliminate_zeros()
-    return out
-
-
-def normalised_matrix(space: KeySpace, terms: list[tuple[complex, Chain]]) -> scipy.sparse.csr_matrix:
-    """``L̂`` (normalised basis) of a superoperator given by its terms, as CSR (duplicates summed)."""
-    return _csr(space, list(_entries(space, terms)))
+    T = scipy.sparse.csr_matrix((vals, (cols, rows)), shape=(dim, dim))
+    T.sum_duplicates()
+    T.eliminate_zeros()
+    return scipy.sparse.csc_matrix((T.data, T.indices, T.indptr), shape=(dim, dim))
 
 
 def trace_row(space: KeySpace, scale: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -97,37 +93,13 @@ def trace_row(space: KeySpace, scale: float) -> tuple[np.ndarray, np.ndarray, fl
     return where.astype(INDEX), (scale * np.exp(log_tr - top)).astype(complex), float(scale * np.exp(-top))
 
 
-def _replace_last_row(M: scipy.sparse.csr_matrix, cols: np.ndarray, vals: np.ndarray) -> scipy.sparse.csr_matrix:
-    """M with its last row replaced (CSR keeps the last row at the end of its arrays)."""
-    start = M.indptr[-2]
-    indptr = M.indptr.copy()
-    indptr[-1] = start + len(cols)
-    return scipy.sparse.csr_matrix((np.concatenate([M.data[:start], vals]),
-                                    np.concatenate([M.indices[:start], cols.astype(M.indices.dtype)]), indptr),
-                                   shape=M.shape)
-
-
-def assemble(space: KeySpace, terms0: list[tuple[complex, Chain]], terms1: list[tuple[complex, Chain]]
-             ) -> tuple[scipy.sparse.csr_matrix, scipy.sparse.csr_matrix | None, float]:
-    """``(A0, A, rhs)``: L̂0 and L̂ = L̂0 + L̂1 with the dark state's (last) row replaced by the
-    trace row (``A`` is None when L1 has no term), and the right-hand side entry."""
-    L0 = normalised_matrix(space, terms0)
-    scale = float(abs(L0.data).max(initial=0.0)) or 1.0
-    cols, vals, rhs = trace_row(space, scale)
-    A0 = _replace_last_row(L0, cols, vals)
-    L1 = normalised_matrix(space, terms1)
-    if not L1.nnz:
-        return A0, None, rhs
-    return A0, _replace_last_row(L0 + L1, cols, vals), rhs
-
-
 @dataclass
 class ExactLiouvillian:
     """L0 and L (normalised basis, trace row last) and the right-hand side entry of Tr rho = 1."""
 
     space: KeySpace
-    A0: scipy.sparse.csr_matrix
-    A: scipy.sparse.csr_matrix
+    A0: scipy.sparse.csc_matrix
+    A: scipy.sparse.csc_matrix
     rhs: float
     broken: bool  # L has a U(1)-breaking part (L1 != 0)
 
@@ -141,24 +113,3 @@ def check_size(basis: Basis, n: int) -> int:
             f"of {MAX_EXACT_DIMENSION} (about N = 325 with local processes)"
         )
     return dim
-
-
-def split_superoperators(model: Model, point: Mapping[str, Any]) -> tuple[Basis, Superoperator, Superoperator]:
-    """The basis at the point and ``(L0, L1)``: U(1)-symmetric part (charge-0 words and every
-    dissipator) and U(1)-breaking part (the other words), in double precision."""
-    field, convert, _ = point_field(model, point)
-    basis = make_basis(model, field)
-    h0 = {w: convert(c) for w, c in model.poly.items() if charge(w) == 0}
-    h1 = {w: convert(c) for w, c in model.poly.items() if charge(w) != 0}
-    rates = {r: convert(v) for r, v in model.rates.items()}
-    return basis, Superoperator(basis, h0, rates), Superoperator(basis, h1, {})
-
-
-def build_exact_liouvillian(model: Model, point: Mapping[str, Any]) -> ExactLiouvillian:
-    """Vectorised build of L0 and L = L0 + L1 with the trace row (see the module docstring)."""
-    basis, S0, S1 = split_superoperators(model, point)
-    n = basis.F.n_int
-    check_size(basis, n)
-    space = KeySpace(basis, n)
-    A0, A, rhs = assemble(space, S0.terms, S1.terms)
-    return ExactLiouvillian(space, A0, A0 if A is None else A, rhs, A is not None)

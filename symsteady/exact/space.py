@@ -12,12 +12,17 @@ Key order: grouped by the U(1) charge ``q = a - b`` (``q = 0`` last), then by de
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import gammaln
 
 from ..algebra import Basis, OrbitBasis
+
+if TYPE_CHECKING:
+    from ..model import Model
 
 Labels = tuple[np.ndarray, ...]
 INDEX = np.int32  # labels and positions (a dimension below 2^31)
@@ -54,6 +59,12 @@ def all_labels(basis: Basis, n: int) -> Labels:
     c = (np.arange(len(a)) - np.repeat(starts, sizes)).astype(INDEX)
     keep = np.asarray(basis.valid_labels(a, b, c, n), dtype=bool)
     return a[keep], b[keep], c[keep]
+
+
+def exact_dimension(model: "Model", n: int) -> int:
+    """Unknowns of the exact solve at N = n: ``C(N+3, 3)`` with a local process (orbit
+    basis), ``(N+1)^2`` otherwise (symmetric sector)."""
+    return math.comb(n + 3, 3) if model.has_local_processes else (n + 1) ** 2
 
 
 @dataclass

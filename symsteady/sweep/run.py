@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import MissingDependencyError, ParameterError
 from ..evaluation import METHODS, evaluate
+from ..exact.space import exact_dimension
 from ..model import Model
 from .grid import Grid
 from .table import Row, flatten, write_csv
@@ -77,18 +78,48 @@ def _chunks(n: int, size: int) -> list[range]:
     return [range(i, min(i + size, n)) for i in range(0, n, size)]
 
 
+#: Estimated seconds per basis element of one exact point (measured on xyz: N = 20 to 120),
+#: and the least estimated serial time for which a local Dask cluster (a few seconds to
+#: start, a copy of the pieces per worker) pays.
+SECONDS_PER_ELEMENT = 1e-5
+DASK_MIN_SECONDS = 30.0
+#: Points per serial chunk: each point's solve starts from the previous one's solution
+#: within a chunk.
+SERIAL_CHUNK = 64
+
+
+def estimated_seconds(model: Model, points: Sequence[Mapping[str, Any]]) -> float:
+    """A rough serial time of the exact points: basis elements per point, summed, times
+    SECONDS_PER_ELEMENT."""
+    return SECONDS_PER_ELEMENT * sum(exact_dimension(model, int(p["N"])) for p in points)
+
+
+def choose_serial(model: Model, points: Sequence[Mapping[str, Any]], scheduler: str | None, client: Any,
+                  n_workers: int | None) -> bool:
+    """Serial unless a scheduler or client is given, or the estimated work pays for a local cluster."""
+    if scheduler or client is not None:
+        return False
+    if (n_workers or cores()) < 2:
+        return True
+    return estimated_seconds(model, points) < DASK_MIN_SECONDS
+
+
 def run_exact(model: Model, points: Sequence[Mapping[str, Any]], *, client: Any = None,
-              scheduler: str | None = None, n_workers: int | None = None, serial: bool = False,
+              scheduler: str | None = None, n_workers: int | None = None, serial: bool | None = None,
               chunk_size: int | None = None, progress: bool | None = None, qfi: bool = False) -> list[Row]:
     """``evaluate(model, None, points, "exact", qfi=qfi)`` in chunks: serially, on ``client``, or on a
-    client made by :func:`dask_client` (``scheduler``, ``n_workers``). Rows in point order."""
+    client made by :func:`dask_client` (``scheduler``, ``n_workers``). ``serial=None`` decides
+    from the estimated work (:func:`choose_serial`); the progress line says which ran. Rows in
+    point order."""
     points = [dict(p) for p in points]
     n = len(points)
-    bar = progress_bar(n, "exact", progress)
+    if serial is None:
+        serial = choose_serial(model, points, scheduler, client, n_workers)
+    bar = progress_bar(n, "exact (serial)" if serial else "exact (dask)", progress)
     try:
         if serial:
             rows: list[Row] = []
-            for r in _chunks(n, chunk_size or 1):
+            for r in _chunks(n, chunk_size or SERIAL_CHUNK):
                 rows += evaluate(model, None, [points[i] for i in r], "exact", qfi=qfi)
                 bar.update(len(r))
             return rows

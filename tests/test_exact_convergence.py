@@ -1,0 +1,216 @@
+"""The exact solver in every regime: strong U(1) breaking against 2^N solves, exact rationals,
+QuTiP piqs and the product-state formula; forward error bars that cover the true error;
+pieces built once per (model, N); warm starts; the GMRES stopping rule; sweeps' serial choice.
+``docs/algorithm/exact-convergence.md#convergence-paths``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+from threadpoolctl import threadpool_limits
+
+import exact_reference as ref
+import symsteady.exact.pieces as pieces_module
+from symsteady import builtin, evaluate
+from symsteady.exact import exact_moments, exact_solve, solve_at, xi2_R_error
+from symsteady.exact.matrix import normalised_matrix, trace_row
+from symsteady.exact.pieces import build_at, clear_piece_cache, pieces_for
+from symsteady.exact.solve import residual_extended, stalled
+from symsteady.liouvillian import Superoperator, make_basis
+from symsteady.observables import exact_observables
+from symsteady.points import check_points, point_field
+from symsteady.sweep.run import choose_serial
+
+#: Strongly broken points (far beyond the perturbative small parameter).
+STRONG = [
+    ("xyz", {"J": 0.5, "delta": 1.0, "Jz": 1.0, "gamma": 1.0}),
+    ("xyz", {"J": 0.5, "delta": 0.5, "Jz": -1.0, "gamma": 1.0}),
+    ("tfi", {"Delta": -1.0, "Jx": 2.0, "gamma": 1.0}),
+    ("tfi", {"Delta": 1.0, "Jx": 1.0, "gamma": 1.0}),
+    ("driven_ising", {"Omega": 1.0, "Delta": 0.5, "U": 0.5, "gamma": 1.0}),
+    ("driven_ising", {"Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}),
+]
+
+
+def exact_row(name: str, N: int, params: dict) -> dict:
+    return evaluate(builtin(name), None, [{"N": N, **params}], "exact")[0]
+
+
+def reference_xi2(name: str, N: int, params: dict, backend: str) -> float:
+    with threadpool_limits(limits=1, user_api="blas"):
+        mean, second = ref.reference_moments(name, N, params, backend=backend)
+    return float(ref.squeezing_from_moments(N, mean, second)["xi2_R"])
+
+
+# ---- strong breaking against references ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, params", STRONG)
+@pytest.mark.parametrize("N", [4, pytest.param(6, marks=pytest.mark.slow)])
+def test_strong_breaking_agrees_with_full_space_within_its_error_bar(name, params, N):
+    row = exact_row(name, N, params)
+    want = reference_xi2(name, N, params, "full")
+    assert abs(row["xi2_R"] - want) <= 1e-10 * abs(want)
+    assert abs(row["xi2_R"] - want) <= row["xi2_R_error"]
+    assert row["xi2_R_error"] <= 1e-11 * max(1.0, abs(want))  # the bar is tight, not vacuous
+
+
+@pytest.mark.parametrize("name, params", [STRONG[0], STRONG[2], STRONG[5]])
+def test_error_bar_covers_the_exact_rational_solve(name, params):
+    N = 3
+    values = {k: sympy.Rational(str(v)) for k, v in params.items()}
+    mean, second = exact_moments(builtin(name), {"N": N, **values}, arithmetic="exact")
+    exact = exact_observables(N, np.array([float(m.x) for m in mean]),
+                              np.array([[float(s.x) for s in r] for r in second]))
+    row = exact_row(name, N, params)
+    assert abs(row["xi2_R"] - float(exact["xi2_R"])) <= row["xi2_R_error"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, params", [STRONG[0], STRONG[2], STRONG[4]])
+def test_strong_breaking_agrees_with_piqs_at_moderate_N(name, params):
+    """piqs is a reference to ~1e-6 only at strong breaking (its Liouvillian is near singular)."""
+    N = 16
+    row = exact_row(name, N, params)
+    want = reference_xi2(name, N, params, "piqs")
+    assert abs(row["xi2_R"] - want) <= 1e-6 * abs(want)
+
+
+# ---- the product state (driven_ising at U = 0) --------------------------------------------------
+
+
+def bloch_xi2_R(N: int, Omega: float, Delta: float, gamma: float) -> float:
+    """ξ²_R of the product of single-emitter steady states of ``Omega sigma^x + (Delta/2)
+    sigma^z`` with emission ``gamma D[sigma^-]`` (optical Bloch equations):
+    ``s = (-8ΔΩ, 4Ωγ, -(4Δ²+γ²)) / (4Δ²+8Ω²+γ²)``, ``<S_a> = N s_a/2``,
+    ``cov_ab = N (δ_ab - s_a s_b)/4``."""
+    d = 4 * Delta**2 + 8 * Omega**2 + gamma**2
+    s = np.array([-8 * Delta * Omega, 4 * Omega * gamma, -(4 * Delta**2 + gamma**2)]) / d
+    mean = N * s / 2
+    second = N * (np.eye(3) - np.outer(s, s)) / 4 + np.outer(mean, mean)
+    return float(exact_observables(N, mean, second)["xi2_R"])
+
+
+def test_bloch_formula_matches_the_closed_form_and_a_full_space_solve():
+    for Omega, Delta in [(0.3, 0.0), (1.0, 0.5), (3.0, 0.5)]:
+        assert bloch_xi2_R(50, Omega, Delta, 1.0) == pytest.approx(ref.product_state_xi2_R(Omega, Delta, 1.0), rel=1e-13)
+    params = {"Omega": 1.0, "Delta": 0.5, "U": 0.0, "gamma": 1.0}
+    assert bloch_xi2_R(5, 1.0, 0.5, 1.0) == pytest.approx(reference_xi2("driven_ising", 5, params, "full"), rel=1e-12)
+
+
+@pytest.mark.parametrize("Omega", [0.3, 1.0, 3.0])
+@pytest.mark.parametrize("Delta", [0.0, 0.5])
+def test_product_state_at_moderate_N(Omega, Delta):
+    N = 24
+    row = exact_row("driven_ising", N, {"Omega": Omega, "Delta": Delta, "U": 0.0, "gamma": 1.0})
+    want = bloch_xi2_R(N, Omega, Delta, 1.0)
+    assert abs(row["xi2_R"] - want) <= 1e-9 * want
+    assert abs(row["xi2_R"] - want) <= row["xi2_R_error"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("Delta", [0.0, 0.5])
+def test_product_state_at_N_100_weak_drive(Delta):
+    N, Omega = 100, 0.3
+    row = exact_row("driven_ising", N, {"Omega": Omega, "Delta": Delta, "U": 0.0, "gamma": 1.0})
+    want = bloch_xi2_R(N, Omega, Delta, 1.0)
+    assert abs(row["xi2_R"] - want) <= 1e-9 * want
+    assert abs(row["xi2_R"] - want) <= row["xi2_R_error"]
+
+
+# ---- the forward error ---------------------------------------------------------------------------
+
+
+def test_error_bar_grows_with_a_worse_solve(monkeypatch):
+    """A looser GMRES leaves a larger error; the refinement measures it and the bar follows."""
+    import symsteady.exact.solve as solve_module
+
+    point = {"N": 12, "J": 0.5, "delta": 0.3, "Jz": 1.0, "gamma": 1.0}
+    tight = exact_solve(builtin("xyz"), point)
+    monkeypatch.setattr(solve_module, "GMRES_RTOL", 1e-5)
+    loose = exact_solve(builtin("xyz"), point)
+    xi_t, xi_l = float(tight.observables()["xi2_R"]), float(loose.observables()["xi2_R"])
+    err_l = xi2_R_error(loose, xi_l)
+    assert loose.info.correction > 100 * tight.info.correction
+    assert abs(xi_l - xi_t) <= err_l
+
+
+def test_residual_in_extended_precision():
+    """``b - A x`` where the double-precision residual cancels to zero: the extended one keeps it."""
+    import scipy.sparse
+
+    A = scipy.sparse.csc_matrix(np.array([[1.0, 1e-17], [0.0, 1.0]], dtype=complex))
+    x = np.array([1.0, 1.0], dtype=complex)
+    b = np.array([1.0, 1.0], dtype=complex)
+    r = residual_extended(A, x, b)
+    assert r[1] == 0 and r[0] != 0 and abs(r[0] + 1e-17) < 1e-19  # long double: 64-bit mantissa
+
+
+def test_info_reports_path_condition_and_memory():
+    s = exact_solve(builtin("tfi"), {"N": 10, "Delta": -1.0, "Jx": 2.0, "gamma": 1.0})
+    i = s.info
+    assert i.method in ("gmres", "direct") and i.backward_error < 1e-14
+    assert i.memory_bytes > 0 and i.condition > 1 and i.condition_kind in ("onenormest", "lower bound")
+    lu = exact_solve(builtin("xyz"), {"N": 10, "J": 0.5, "delta": 0.0, "Jz": 1.0, "gamma": 1.0})
+    assert lu.info.method == "lu" and lu.info.condition_kind == "onenormest"
+
+
+# ---- GMRES: its stopping rule and warm starts ----------------------------------------------------
+
+
+def test_stall_rule():
+    assert not stalled([1.0] * 10, window=10)  # not enough history
+    assert stalled([1.0] * 11, window=10)  # no progress at all
+    assert stalled([1.0] + [0.6] * 10, window=10)  # less than halved over the window
+    assert not stalled([1.0] + [0.4] * 10, window=10)  # halved: going on
+
+
+def test_warm_start_gives_the_same_state_in_fewer_iterations():
+    model = builtin("xyz")
+    p1, p2 = check_points(model, [{"N": 30, "J": 0.5, "delta": 0.2, "Jz": 1.0, "gamma": 1.0},
+                                  {"N": 30, "J": 0.5, "delta": 0.21, "Jz": 1.0, "gamma": 1.0}])
+    cold = solve_at(model, p2)
+    warm = solve_at(model, p2, solve_at(model, p1).x)
+    assert warm.info.method == cold.info.method == "gmres"
+    assert warm.info.iterations < cold.info.iterations
+    assert np.abs(warm.x - cold.x).max() <= 1e-12 * np.abs(cold.x).max()
+
+
+# ---- pieces -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, params", [STRONG[0], STRONG[4]])
+def test_pieces_combine_to_the_liouvillian(name, params):
+    """``sum coefficient * piece`` equals L built from the whole superoperator at the point."""
+    model, N = builtin(name), 6
+    point = check_points(model, [{"N": N, **params}])[0]
+    system = build_at(model, point)
+    numbers, convert, _ = point_field(model, point)
+    basis = make_basis(model, numbers)
+    S = Superoperator(basis, {w: convert(c) for w, c in model.poly.items()},
+                      {r: convert(v) for r, v in model.rates.items()})
+    L = normalised_matrix(system.space, S.terms).toarray()
+    got = system.A.toarray()
+    assert np.abs(got[:-1] - L[:-1]).max() <= 1e-13 * np.abs(L).max()
+    cols, vals, _ = trace_row(system.space, 1.0)
+    assert np.allclose(got[-1, cols] / got[-1, cols].max(), vals / vals.max())
+
+
+def test_pieces_are_built_once_per_model_and_N(monkeypatch):
+    clear_piece_cache()
+    model = builtin("tfi")
+    assert pieces_for(model, 7) is pieces_for(model.replace(name="other"), 7)
+    assert pieces_for(model, 7) is not pieces_for(model, 8)
+    monkeypatch.setattr(pieces_module, "PIECE_CACHE_BYTES", 0)  # too large: not kept
+    clear_piece_cache()
+    assert pieces_for(model, 7) is not pieces_for(model, 7)
+
+
+def test_sweeps_choose_serial_for_small_work():
+    model = builtin("xyz")
+    small = [{"N": 10, "J": 0.5, "delta": 0.1, "Jz": 1.0, "gamma": 1.0}] * 5
+    big = [{"N": 150, "J": 0.5, "delta": 0.1, "Jz": 1.0, "gamma": 1.0}] * 100
+    assert choose_serial(model, small, None, None, 2)
+    assert not choose_serial(model, big, None, None, 2)
+    assert not choose_serial(model, small, "tcp://somewhere:8786", None, 2)
