@@ -16,8 +16,8 @@ in (−π/2, π/2] everywhere (θ and θ ± π are the same axis).
 
 from __future__ import annotations
 
-from pathlib import Path
 import functools
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -115,11 +115,14 @@ def sympy_latex(expr: Any) -> str:
     return sympy.latex(sympy.factor(expr), symbol_names=names)
 
 
+#: ticks of an angle axis in (−π/2, π/2], in units of π
+ANGLE_TICKS = ([-np.pi / 2, -np.pi / 4, 0, np.pi / 4, np.pi / 2],
+               [r"$-\pi/2$", r"$-\pi/4$", "0", r"$\pi/4$", r"$\pi/2$"])
+
+
 def angle_axis(ax: Any, which: str = "y") -> None:
-    """Ticks of an angle axis in (−π/2, π/2], labelled in units of π."""
-    ticks = [-np.pi / 2, -np.pi / 4, 0, np.pi / 4, np.pi / 2]
-    labels = [r"$-\pi/2$", r"$-\pi/4$", "0", r"$\pi/4$", r"$\pi/2$"]
-    getattr(ax, f"set_{which}ticks")(ticks, labels)
+    """An angle axis: (−π/2, π/2] with :data:`ANGLE_TICKS`."""
+    getattr(ax, f"set_{which}ticks")(*ANGLE_TICKS)
     getattr(ax, f"set_{which}lim")(-np.pi / 2 - 0.1, np.pi / 2 + 0.1)
 
 
@@ -226,8 +229,8 @@ def theta_map(ax: Any, grid: Grid, theta: np.ndarray, title: str = "") -> Any:
 
 
 def theta_colorbar(fig: Any, mappable: Any, axes: Sequence[Any]) -> Any:
-    cb = fig.colorbar(mappable, ax=list(axes), ticks=[-np.pi / 2, -np.pi / 4, 0, np.pi / 4, np.pi / 2])
-    cb.ax.set_yticklabels([r"$-\pi/2$", r"$-\pi/4$", "0", r"$\pi/4$", r"$\pi/2$"])
+    cb = fig.colorbar(mappable, ax=list(axes), ticks=ANGLE_TICKS[0])
+    cb.ax.set_yticklabels(ANGLE_TICKS[1])
     cb.set_label(r"squeezing angle $\theta$ (rad)")
     return cb
 
@@ -280,9 +283,9 @@ def draw_disagreement(ax: Any, grid: Grid, diff: np.ndarray, tolerance: float) -
     import matplotlib
 
     a0, a1 = grid.axes
-    with matplotlib.rc_context({"hatch.color": DISAGREE, "hatch.linewidth": 0.8}):
-        ax.contourf(a0.values(), a1.values(), bad.T.astype(float), levels=[0.5, 1.5], colors="none",
-                    hatches=["////"])
+    with matplotlib.rc_context({"hatch.color": DISAGREE, "hatch.linewidth": 0.8}):  # whole cells
+        ax.pcolor(a0.values(), a1.values(), np.ma.masked_where(~bad, bad).T.astype(float), shading="nearest",
+                  hatch="////", facecolor="none", edgecolor="none", linewidth=0)
     return [_patch(facecolor="none", edgecolor=DISAGREE, hatch="////",
                    label=rf"$|\Delta\xi^2_R| > {tolerance:g}$ (hatched); agrees elsewhere")]
 
