@@ -18,6 +18,7 @@ import time
 from typing import Any, Mapping
 
 import numpy as np
+
 from ..algebra import Basis, Operator
 from ..errors import ParameterError
 from ..model import Model
