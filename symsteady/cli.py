@@ -1,11 +1,26 @@
-"""Command line: ``symsteady [derive|evaluate|sweep|generate] ...``. Thin: parses, calls the
-library, prints; every :class:`~symsteady.errors.SymsteadyError` becomes one line on stderr."""
+"""symsteady: closed-form steady states and spin squeezing of driven-dissipative ensembles of N
+two-level emitters, by perturbation theory around the all-down dark state.
+
+Commands (symsteady COMMAND --help for the options of each):
+  derive     closed-form rho_k and xi2_R, symbolic in N and the couplings (text, LaTeX or JSON)
+  evaluate   numbers at given points: xi2_R, xi2_S, theta, with error bars (or the exact solver)
+  sweep      a grid of points to a CSV file, optionally a plot
+  generate   a NumPy module, a C99 kernel or a LaTeX document of the closed forms
+  plot-state the Husimi function of a steady state on the Bloch sphere, with its axes
+
+A model is a built-in name (xyz, tfi, driven_ising, resonance_fluorescence) or a TOML file with
+a hamiltonian, rates such as local_emission and optionally the small parameter. Without a command,
+prints the order-2 closed form of xyz and a short table.
+
+Example: symsteady derive xyz --order 2
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,43 +29,20 @@ import sympy
 from .derivation import Derivation, derive
 from .errors import ParameterError, SymsteadyError
 from .evaluation import METHODS, evaluate
+from .files import check_file_target
 from .models import BUILTIN, DEFAULT_MODEL, load
 from .points import settings_point
 from .series import METHODS as PERTURBATIVE_METHODS
+from .version import __version__
 
 DEFAULT_POINT = {"J": 0.5, "Jz": 1.0, "gamma": 1.0}
 
 
-def _orbit_name(key: tuple[int, ...]) -> str:
-    return ("B({},{},{})" if len(key) == 3 else "E({},{})").format(*key)
-
-
 def format_derivation(d: Derivation, latex: bool = False) -> str:
-    """Human-readable (or LaTeX) closed forms: rho_k, the pieces of ξ²_R, validity."""
-    show = sympy.latex if latex else sympy.sstr
-    lam = d.lam
-    lines = [
-        f"# {d.model.summary()}",
-        f"# method {d.method} ({'Liouvillian expansion' if d.method == 'full' else 'pure-state approximation'}), "
-        f"order {d.order} in {lam}{' (set lambda = 1)' if lam.name == 'lambda' else ''}, sector {d.sector}",
-        f"# orbit basis: {'B(a,b,c) = sum_{|A|=a,|B|=b,|A&B|=c} |A><B|' if d.sector != 'symmetric' else 'E(a,b) = |a>><<b|, |a>> = sum_{|A|=a} |A>'}",
-        "",
-    ]
-    for k, rho in enumerate(d.rho_factored or d.rho):
-        lines.append(f"rho_{k}:")
-        for key, v in sorted(rho.items()):
-            lines.append(f"  {_orbit_name(key)}: {show(v if d.rho_factored else sympy.factor(v))}")
-    lines += ["", "xi2_R = a_R - sqrt(b_R**2 + c_R**2) + O(%s**%d), with" % (lam, d.order + 1)]
-    for name in ("a_R", "b_R", "c_R"):
-        terms = [f"({show(c)})*{lam}**{k}" if k else f"({show(c)})"
-                 for k, c in enumerate(d.coefficients(name)) if c != 0]
-        lines.append(f"  {name} = {' + '.join(terms) or '0'}")
-    lines += [
-        "",
-        f"valid for N >= {d.n_min}",
-        "denominators (must not vanish): " + (", ".join(show(x) for x in d.denominators) or "none"),
-    ]
-    return "\n".join(lines)
+    """The closed forms as readable text (or LaTeX): see :mod:`symsteady.codegen.display`."""
+    from .codegen.display import format_latex, format_text
+
+    return (format_latex if latex else format_text)(d)
 
 
 def _points(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -61,6 +53,8 @@ def _points(args: argparse.Namespace) -> list[dict[str, Any]]:
             raise ParameterError(f"cannot read points file {args.points}: {exc}") from None
         if not isinstance(data, list) or not all(isinstance(p, dict) for p in data):
             raise ParameterError(f"{args.points} must hold a JSON list of objects")
+        if not data:
+            raise ParameterError(f"{args.points} holds no points (an empty list)")
         return data
     if args.N is None:
         raise ParameterError("give --N and --set name=value, or --points FILE.json")
@@ -70,6 +64,7 @@ def _points(args: argparse.Namespace) -> list[dict[str, Any]]:
 def _table(rows: list[dict[str, Any]]) -> str:
     names = list(rows[0]["params"])
     extra = ["xi2_R_error"] if rows[0]["method"] != "exact" else []
+    extra += ["fq_N"] if "fq_N" in rows[0] else []
     head = names + ["xi2_R", "xi2_S", "theta", "rs_gap"] + extra
     lines = ["  ".join(f"{h:>12}" for h in head)]
     for r in rows:
@@ -98,6 +93,10 @@ def order_argument(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"--order takes an integer or 'auto', not {text!r}") from None
 
 
+ORDER_HELP = "perturbative order K in the small parameter (or the formal lambda)"
+SET_HELP = "a parameter value: a number (0.5, 1/2, 1e-3) or an expression of N and other set names"
+
+
 def add_series_options(p: argparse.ArgumentParser) -> None:
     """``--tol``, ``--max-order`` and ``--resum`` (``evaluate`` and ``sweep``)."""
     p.add_argument("--tol", type=float, help="with --order auto: the tolerance on xi2_R")
@@ -110,34 +109,44 @@ def series_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="symsteady", description=__doc__)
-    sub = p.add_subparsers(dest="command")
+    p = argparse.ArgumentParser(prog="symsteady", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
     d = sub.add_parser("derive", help="closed-form rho_k and xi2_R, symbolic in N and couplings")
     d.add_argument("model", help=f"built-in name ({', '.join(BUILTIN)}) or TOML file")
-    d.add_argument("--order", type=int, default=2)
-    d.add_argument("--method", choices=tuple(PERTURBATIVE_METHODS), default="full")
-    d.add_argument("--latex", action="store_true", help="print expressions as LaTeX")
+    d.add_argument("--order", type=int, default=2, help=ORDER_HELP + " (default 2)")
+    d.add_argument("--method", choices=tuple(PERTURBATIVE_METHODS), default="full",
+                   help="full: Liouvillian expansion (exact order by order); pure: pure-state approximation")
+    d.add_argument("--format", choices=("text", "latex", "json"), default="text",
+                   help="text (default), LaTeX (one formula per line) or JSON (strings sympy parses back)")
+    d.add_argument("--latex", action="store_true", help="the same as --format latex")
     e = sub.add_parser("evaluate", help="numbers at given points (closed form derived once)")
     e.add_argument("model")
     e.add_argument("--order", type=order_argument,
-                   help="perturbative order, or 'auto' with --tol (required unless --method exact)")
+                   help=ORDER_HELP + ", or 'auto' with --tol (required unless --method exact)")
     e.add_argument("--N", help="number of emitters (an integer, e.g. 20 or 1e6)")
-    e.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    e.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=SET_HELP)
     e.add_argument("--points", metavar="FILE.json", help="JSON list of objects with N and every parameter")
-    e.add_argument("--method", choices=METHODS, default="full")
+    e.add_argument("--method", choices=METHODS, default="full",
+                   help="full (default), pure, or exact: the exact steady state at each point (no --order)")
     e.add_argument("--json", action="store_true", help="print a JSON list, one object per point")
+    e.add_argument("--qfi", action="store_true",
+                   help="add the quantum Fisher information (qfi, fq_N, fq_direction), purity and entropy")
     add_series_options(e)
     w = sub.add_parser("sweep", help="a grid of points to CSV (and a plot); exact sweeps in parallel (Dask)")
     w.add_argument("model")
     w.add_argument("--vary", action="append", default=[], metavar="NAME=START:STOP:COUNT[:log]", required=True)
     w.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="a number, or an expression of the varied names, N and other set names")
-    w.add_argument("--N", type=int)
+                   help=SET_HELP + " and the varied names")
+    w.add_argument("--N", help="number of emitters (an integer, e.g. 20 or 1e6), unless varied")
     w.add_argument("--method", action="append", choices=METHODS,
                    help="repeat to run several (e.g. --method full --method exact); default full")
     w.add_argument("--order", type=order_argument,
-                   help="perturbative order, or 'auto' with --tol (required unless only --method exact)")
+                   help=ORDER_HELP + ", or 'auto' with --tol (required unless only --method exact)")
     add_series_options(w)
+    w.add_argument("--qfi", action="store_true",
+                   help="add the quantum Fisher information (qfi, fq_N, fq_direction), purity and entropy")
     w.add_argument("-o", "--output", required=True, metavar="OUT.csv")
     w.add_argument("--plot", metavar="OUT.png", help="xi2_R against one varied name, or theta maps over two")
     w.add_argument("--tolerance", type=float, default=0.01,
@@ -147,34 +156,58 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--serial", action="store_true", help="run the exact method in this process, without Dask")
     g = sub.add_parser("generate", help="NumPy module, C99 kernel or LaTeX of the closed forms")
     g.add_argument("model")
-    g.add_argument("--order", type=int, default=2)
-    g.add_argument("--method", choices=tuple(PERTURBATIVE_METHODS), default="full")
+    g.add_argument("--order", type=int, default=2, help=ORDER_HELP + " (default 2)")
+    g.add_argument("--method", choices=tuple(PERTURBATIVE_METHODS), default="full",
+                   help="full: Liouvillian expansion (exact order by order); pure: pure-state approximation")
     g.add_argument("--lang", choices=("numpy", "c", "latex"), required=True)
     g.add_argument("-o", "--output", required=True, metavar="PATH",
                    help="a .py file (numpy), a folder (c) or a .tex file (latex)")
     g.add_argument("--snippets", action="store_true", help="latex: equation snippets instead of a document")
     g.add_argument("--build", action="store_true",
                    help="also compile: the shared library (c) or the PDF (latex)")
+    s = sub.add_parser("plot-state", help="the Husimi function of a steady state around its mean spin (PNG)")
+    s.add_argument("model")
+    s.add_argument("--N", required=True, help="number of emitters")
+    s.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    s.add_argument("--method", choices=METHODS, default="exact")
+    s.add_argument("--order", type=int, help="perturbative order (with --method full or pure)")
+    s.add_argument("-o", "--output", required=True, metavar="OUT.png")
     return p
+
+
+def plot_state_command(args: argparse.Namespace) -> str:
+    """Run ``symsteady plot-state``: write the figure, return the path written."""
+    from .plotting import plot_state
+
+    if args.method == "exact" and args.order is not None:
+        raise ParameterError("--method exact takes no --order (the exact steady state has none)")
+    if args.method != "exact" and args.order is None:
+        raise ParameterError("--order K is required for the perturbative methods")
+    plot_state(load(args.model), settings_point(args.set, args.N), args.method, args.order, args.output)
+    return f"wrote {args.output}"
 
 
 def sweep_command(args: argparse.Namespace) -> str:
     """Run ``symsteady sweep``: write the CSV (and plot), return a report for the terminal."""
     from .sweep import make_grid, sweep
 
+    check_file_target(args.output)
+    if args.plot:
+        check_file_target(args.plot)
     model = load(args.model)
     grid = make_grid(model, args.vary, args.set, args.N)
     result = sweep(model, grid, args.method or ["full"], args.order, scheduler=args.scheduler,
-                   n_workers=args.workers, serial=args.serial or None, series=series_options(args))
+                   n_workers=args.workers, serial=args.serial or None, series=series_options(args), qfi=args.qfi)
+    if args.plot:  # the plot first: when it fails, no CSV is left behind
+        from .plotting import plot_sweep
+
+        plot_sweep(result, args.plot, args.tolerance)
     result.write_csv(args.output)
     timing = ", ".join(f"{r.label} {r.seconds:.2f} s" for r in result.runs)
     lines = [f"wrote {args.output}: {grid.size} points x {len(result.runs)} method(s) ({timing})"]
     if len(result.runs) > 1 and any(r.method == "exact" for r in result.runs):
         lines.append(result.compare(args.tolerance).summary())
     if args.plot:
-        from .plotting import plot_sweep
-
-        plot_sweep(result, args.plot, args.tolerance)
         lines.append(f"wrote {args.plot}")
     return "\n".join(lines)
 
@@ -193,23 +226,35 @@ def generate_command(args: argparse.Namespace) -> str:
     return "\n".join(f"wrote {p}" for p in paths)
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line on stderr (no source line)."""
+    print(f"symsteady: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _one_line_warning
     try:
         if args.command is None:
             print(main_job())
         elif args.command == "derive":
-            print(format_derivation(derive(load(args.model), args.order, args.method), args.latex))
+            from .codegen.display import FORMATS
+
+            d = derive(load(args.model), args.order, args.method)
+            print(FORMATS["latex" if args.latex else args.format](d))
         elif args.command == "sweep":
             print(sweep_command(args))
         elif args.command == "generate":
             print(generate_command(args))
+        elif args.command == "plot-state":
+            print(plot_state_command(args))
         else:
             if args.order is None and args.method != "exact":
                 raise ParameterError("--order K is required for the perturbative methods")
             if args.order is not None and args.method == "exact":
                 raise ParameterError("--method exact takes no --order (the exact steady state has none)")
-            rows = evaluate(load(args.model), args.order, _points(args), args.method, **series_options(args))
+            rows = evaluate(load(args.model), args.order, _points(args), args.method, qfi=args.qfi,
+                            **series_options(args))
             print(json.dumps(rows, indent=1) if args.json else _table(rows))
     except SymsteadyError as exc:
         print(f"symsteady: error: {exc}", file=sys.stderr)

@@ -62,6 +62,9 @@ class Derivation:
     #: factored (by FLINT, at derivation time), for display
     rho_factored: list[dict[Key, sympy.Expr]] = field(default_factory=list)
     factored_pieces: dict[str, list[sympy.Expr]] = field(default_factory=dict)
+    #: the same for the mean spin (``[axis][order]``) and the covariance (``[a][b][order]``)
+    factored_mean: list[list[sympy.Expr]] = field(default_factory=list)
+    factored_cov: list[list[list[sympy.Expr]]] = field(default_factory=list)
 
     @cached_property
     def xi2_R(self) -> sympy.Expr:
@@ -100,7 +103,7 @@ class Derivation:
         return expr.subs(self.lam, 1) if self.formal else expr
 
 
-def _progress(total: int, label: str) -> Any:
+def progress(total: int, label: str) -> Any:
     """A tqdm bar on stderr, shown only when stderr is a terminal."""
     from tqdm.auto import tqdm
 
@@ -150,7 +153,7 @@ def derive(model: Model, order: int = 2, method: str = "full") -> Derivation:
     params = tuple(p for p in model.parameters if p != model.small)
     F = FlintField([N, *params], n=N)
     series = make_series(model, F, F.convert, order, method)
-    with _progress(order + 2, f"derive {model.name} order {order}") as bar:
+    with progress(order + 2, f"derive {model.name} order {order}") as bar:
         for k in range(order + 1):
             series[k]
             bar.update(1)
@@ -159,6 +162,9 @@ def derive(model: Model, order: int = 2, method: str = "full") -> Derivation:
 
     def poly(ps) -> sympy.Expr:
         return sympy.Add(*[F.to_sympy(c) * lam**k for k, c in enumerate(ps.c)])
+
+    def factored(ps) -> list[sympy.Expr]:
+        return [sympy.re(F.factored(c)) if not c.im else F.factored(c) for c in ps.c]
 
     rho = [{k: F.to_sympy(v) for k, v in series[j].items() if v} for j in range(order + 1)]
     return Derivation(
@@ -175,6 +181,7 @@ def derive(model: Model, order: int = 2, method: str = "full") -> Derivation:
         pieces={k: poly(q[k]) for k in QUADRATIC_KEYS},
         parameters=model.parameters,
         rho_factored=[{k: F.factored(v) for k, v in series[j].items() if v} for j in range(order + 1)],
-        factored_pieces={k: [sympy.re(F.factored(c)) if not c.im else F.factored(c) for c in q[k].c]
-                         for k in QUADRATIC_KEYS},
+        factored_pieces={k: factored(q[k]) for k in QUADRATIC_KEYS},
+        factored_mean=[factored(m) for m in q["mean"]],
+        factored_cov=[[factored(c) for c in row] for row in q["cov"]],
     )

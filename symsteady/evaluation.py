@@ -21,6 +21,7 @@ from .derivation import derive
 from .errors import MethodError, ParameterError, SingularPointError
 from .estimates import auto_order, estimate
 from .exact import solve_at, xi2_R_error
+from .metrology import exact_metrology, perturbative_metrology
 from .model import N, Model
 from .observables import QUADRATIC_KEYS, finalize, series_quadratics
 from .points import Point, Points, check_points, point_field
@@ -135,8 +136,8 @@ def _check_options(method: str, order: Any, tol: float | None, max_order: int, r
 
 
 def evaluate(model: Model, order: int | str | None, points: Iterable[Point], method: str = "full", *,
-             tol: float | None = None, max_order: int = DEFAULT_MAX_ORDER, resum: str | None = None
-             ) -> list[dict[str, Any]]:
+             tol: float | None = None, max_order: int = DEFAULT_MAX_ORDER, resum: str | None = None,
+             qfi: bool = False) -> list[dict[str, Any]]:
     """Squeezing, direction, mean spin and covariance at many points, with error bars.
 
     Parameters
@@ -158,13 +159,20 @@ def evaluate(model: Model, order: int | str | None, points: Iterable[Point], met
     resum : {None, "pade"}
         ``"pade"``: robust Padé approximants of a, b, c where their estimate beats the
         truncated series' (``docs/algorithm/high-order.md#pade``).
+    qfi : bool
+        Also the quantum Fisher information and the state's purity and entropy: keys ``qfi``
+        (3×3), ``fq_N`` (largest eigenvalue / N), ``fq_direction``, ``purity``, ``entropy``
+        (``docs/algorithm/metrology.md#metrology-qfi``). Exact rows: from the Dicke blocks,
+        with error bars ``fq_N_error`` and ``purity_error`` (None on perturbative rows);
+        perturbative rows (``full``, order 1 or 2): the consistent expansions of F, the purity
+        and the entropy (``docs/algorithm/metrology.md#metrology-perturbative-purity``).
 
     Returns
     -------
     list of dict
         One JSON-ready row per point: ``params``, ``N``, ``order``, ``method``, ``sector``,
         ``xi2_R``, ``xi2_S``, ``theta``, ``direction``, ``mean``, ``cov``, ``rs_gap``, and for the
-        series ``xi2_R_error`` (estimate of |ξ²_R − ξ²_R(exact)|; None where the series does not
+        series ``xi2_R_error`` (estimate of ``|ξ²_R − ξ²_R(exact)|``; None where the series does not
         converge), ``converged``, ``radius`` (estimated radius of convergence in λ),
         ``resum`` (``"pade"`` where the resummed value is given, else None) and ``note``; exact
         rows have ``xi2_R_error`` too (a bound on the double-precision solve's error,
@@ -187,8 +195,11 @@ def evaluate(model: Model, order: int | str | None, points: Iterable[Point], met
     """
     _check_options(method, order, tol, max_order, resum)
     points = check_points(model, list(points))
+    if qfi and method != "exact" and (method != "full" or order not in (1, 2)):
+        raise ParameterError("--qfi with a perturbative method needs --method full and --order 1 or 2 "
+                             "(or --method exact)")
     if method == "exact":
-        return _exact_rows(model, points)
+        return _exact_rows(model, points, qfi)
     sector = "symmetric" if method == "pure" else model.sector
     auto = order == "auto"
     K = max_order if auto else int(order)  # type: ignore[arg-type]
@@ -209,6 +220,9 @@ def evaluate(model: Model, order: int | str | None, points: Iterable[Point], met
     for i, p in enumerate(points):
         row = _json_row(int(orders[i]), method, sector, p, results[i])
         rows.append(_series_row(row, i, coeffs, est, auto, K, tol, resum))
+    if qfi:
+        for p, row in zip(points, rows):
+            row.update(perturbative_metrology(model, K, p))
     return rows
 
 
@@ -267,9 +281,10 @@ def _series_row(row: dict[str, Any], i: int, coeffs: Any, est: Any, auto: bool, 
     return row
 
 
-def _exact_rows(model: Model, points: Points) -> list[dict[str, Any]]:
-    """Exact rows with their forward error bars; each point's GMRES starts from the previous
-    point's solution at the same N (neighbours in a sweep: few iterations)."""
+def _exact_rows(model: Model, points: Points, qfi: bool = False) -> list[dict[str, Any]]:
+    """Exact rows with their forward error bars (and the metrology with ``qfi``); each point's
+    GMRES starts from the previous point's solution at the same N (neighbours in a sweep: few
+    iterations)."""
     rows, previous = [], None
     for p in points:
         x0 = previous.x if previous is not None and previous.space.n == p["N"] else None
@@ -277,6 +292,8 @@ def _exact_rows(model: Model, points: Points) -> list[dict[str, Any]]:
         obs = solution.observables()
         row = _json_row(None, "exact", model.sector, p, obs)
         row["xi2_R_error"] = _finite(xi2_R_error(solution, float(obs["xi2_R"])))
+        if qfi:
+            row.update(exact_metrology(solution))
         rows.append(_with_series_keys(row))
         previous = solution
     return rows

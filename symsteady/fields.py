@@ -479,16 +479,33 @@ class FlintField(DomainField):
     def conj(self, x: Elem) -> Elem:
         return x.conjugate()
 
+    def _factor(self, poly) -> tuple[sympy.Rational, list[tuple[sympy.Expr, int]]]:
+        content, factors = poly.factor()
+        return sympy.Rational(int(content)), [(self._to_sympy_poly(f), int(e)) for f, e in factors]
+
+    def polynomial(self, expr: sympy.Expr) -> tuple[Any, int]:
+        """A sympy polynomial (rational coefficients, this field's symbols) as an integer
+        ``fmpz_mpoly`` and the integer it was multiplied by."""
+        return self._poly(expr)
+
+    def from_terms(self, terms: dict[tuple[int, ...], int]) -> Any:
+        """The ``fmpz_mpoly`` with these ``{exponents: coefficient}`` terms."""
+        return self._ctx.from_dict(terms)
+
+    def sympy_polynomial(self, p: Any) -> sympy.Expr:
+        """An ``fmpz_mpoly`` as a (expanded) sympy expression."""
+        return self._to_sympy_poly(p)
+
     def factored(self, x: Elem) -> sympy.Expr:
         """``re + I im`` with each part factored over QQ by FLINT (sympy would factor the sum
         over QQ(i), minutes for an order-3 closed form)."""
         def part(f: FlintFraction) -> sympy.Expr:
             out = sympy.Integer(1)
             for poly, power in ((f.num, 1), (f.den, -1)):
-                content, factors = poly.factor()
-                out *= sympy.Rational(int(content)) ** power
+                content, factors = self._factor(poly)
+                out *= content ** power
                 for factor, e in factors:
-                    out *= self._to_sympy_poly(factor) ** (e * power)
+                    out *= factor ** (e * power)
             return out if f.num else sympy.Integer(0)
         return part(x.re) + sympy.I * part(x.im)
 

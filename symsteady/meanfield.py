@@ -35,7 +35,7 @@ import sympy
 
 from . import spinpoly
 from .errors import MeanFieldError, ParameterError
-from .model import N, Model
+from .model import N, Model, coerce_expression
 from .processes import CollectiveProcess, LocalProcess, site_matrix
 from .spinpoly import Word
 
@@ -162,12 +162,25 @@ class MeanField:
             parts.append(sympy.StrictGreaterThan(self.trace, 0))
         return sympy.Or(*parts)
 
-    def line(self, name: str) -> list[sympy.Expr]:
-        """Solutions for parameter ``name`` of ``det = 0``: where a real eigenvalue crosses zero."""
-        sym = {s.name: s for s in self.symbols}.get(name)
+    def line(self, name: str, **definitions: str | sympy.Expr) -> list[sympy.Expr]:
+        """Solutions for ``name`` of ``det = 0``: where a real eigenvalue crosses zero.
+
+        ``name`` is a parameter of the model, or a new name once ``definitions`` write some
+        parameters in terms of it: for xyz in the (Jx, Jy) plane,
+        ``line("Jy", J="(Jx + Jy)/2", delta="(Jx - Jy)/2")`` gives ``Jy`` as a function of Jx.
+        """
+        by_name = {s.name: s for s in self.symbols}
+        unknown = sorted(set(definitions) - set(by_name))
+        if unknown:
+            raise ParameterError(f"{', '.join(unknown)}: not parameters of {self.model.name} "
+                                 f"(its parameters: {', '.join(by_name)})")
+        det = self.det.xreplace({by_name[k]: coerce_expression(v, k) for k, v in definitions.items()})
+        sym = {s.name: s for s in det.free_symbols}.get(name)
         if sym is None:
-            raise ParameterError(f"{name!r} is not a parameter of {self.model.name}")
-        return [sympy.simplify(s) for s in sympy.solve(sympy.Eq(self.det, 0), sym)]
+            raise ParameterError(
+                f"{name!r} is not a parameter of {self.model.name} (its parameters: {', '.join(by_name)}); "
+                f"a new name needs definitions, e.g. line('Jy', J='(Jx + Jy)/2', delta='(Jx - Jy)/2') for xyz")
+        return [sympy.simplify(s) for s in sympy.solve(sympy.Eq(det, 0), sym)]
 
     @property
     def _functions(self):

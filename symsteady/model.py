@@ -12,6 +12,7 @@ the operators ``Sx, Sy, Sz, Sp, Sm``.
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 import re
 from dataclasses import dataclass, field
@@ -56,7 +57,10 @@ def parse(text: str, what: str = "expression") -> sympy.Expr:
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise MalformedExpressionError(f"cannot parse {what} {text!r}: {exc.msg}") from None
+        reserved = [w for w in re.findall(r"[A-Za-z_]\w*", source) if keyword.iskeyword(w)]
+        hint = (f" ({reserved[0]!r} is a reserved word of the expression syntax: rename the parameter, "
+                f"e.g. {reserved[0][:3]!r})" if reserved else "")
+        raise MalformedExpressionError(f"cannot parse {what} {text!r}: {exc.msg}{hint}") from None
     table: dict[str, object] = {"N": N, **_OPERATORS, **_FUNCTIONS, **_CONSTANTS, **_LITERALS}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
@@ -131,7 +135,7 @@ def _exact_literals(tree: ast.Expression) -> ast.Expression:
     return new
 
 
-def _coerce(value: object, what: str) -> sympy.Expr:
+def coerce_expression(value: object, what: str) -> sympy.Expr:
     if isinstance(value, str):
         return parse(value, what)
     if value is None:
@@ -189,6 +193,8 @@ class Model:
     description: str
     _rates: tuple[tuple[str, sympy.Expr], ...]
     poly: SpinPoly = field(compare=False, repr=False)
+    #: the Hamiltonian and the rates as the user wrote them (for display), by key
+    texts: dict[str, str] = field(compare=False, repr=False)
 
     def __init__(self, hamiltonian: object, *, small: str | sympy.Symbol | None = None,
                  name: str = "model", description: str = "", **rates: object):
@@ -196,16 +202,19 @@ class Model:
         unknown = sorted(set(rates) - set(processes.KEYS))
         if unknown:
             raise ModelError(f"unknown process(es) {unknown}; the processes are {', '.join(processes.KEYS)}")
-        set_(self, "hamiltonian", _coerce(hamiltonian, "hamiltonian"))
+        set_(self, "hamiltonian", coerce_expression(hamiltonian, "hamiltonian"))
+        texts = {"hamiltonian": _as_written(hamiltonian, self.hamiltonian)}
         given = []
         for key in processes.KEYS:
-            rate = _coerce(rates.get(key, 0), key)
+            rate = coerce_expression(rates.get(key, 0), key)
             if rate.free_symbols & set(spinpoly.OPERATOR_SYMBOLS):
                 raise MalformedExpressionError(f"{key} = {rate} contains a spin operator")
             check_rate(key, rate)
             if rate != 0:
                 given.append((key, rate))
+                texts[key] = _as_written(rates[key], rate)
         set_(self, "_rates", tuple(given))
+        set_(self, "texts", texts)
         set_(self, "small", None if small is None else parameter(str(small)))
         set_(self, "name", name)
         set_(self, "description", description)
@@ -227,6 +236,11 @@ class Model:
         if self.small is not None:
             if self.small == N:
                 raise ModelError("N cannot be the small parameter")
+            if self.small not in self.hamiltonian.free_symbols:
+                raise ModelError(
+                    f"the small parameter {self.small} does not appear in H: it must multiply the "
+                    f"terms that change the excitation number (H = {self.texts['hamiltonian']})"
+                )
             for word, coeff in self.poly.items():
                 c0 = coeff.subs(self.small, 0)
                 if spinpoly.charge(word) != 0 and sympy.simplify(c0) != 0:
@@ -305,15 +319,23 @@ class Model:
         """A new model with some fields changed: ``hamiltonian``, ``small``, ``name``,
         ``description`` or process rates (``model.replace(local_dephasing="gphi")``; a rate of
         0 removes the process)."""
-        data: dict[str, object] = {"hamiltonian": self.hamiltonian, "small": self.small, "name": self.name,
-                                   "description": self.description, **self.rates}
+        data: dict[str, object] = {"hamiltonian": self.texts["hamiltonian"], "small": self.small, "name": self.name,
+                                   "description": self.description, **{k: self.texts[k] for k in self.rates}}
         data.update(changes)
         return Model(**data)  # type: ignore[arg-type]
 
+    def to_qutip(self, N: int, point: Mapping[str, object]):
+        """The model at one point as a ``qutip.piqs.Dicke`` system (needs qutip:
+        ``pip install 'symsteady[qutip]'``); see :func:`symsteady.qutip_export.model_to_qutip`."""
+        from .qutip_export import model_to_qutip
+
+        return model_to_qutip(self, N, point)
+
     def summary(self) -> str:
-        rates = ", ".join(f"{r} = {v}" for r, v in self.rates.items()) or "no dissipation"
+        """One line: name, H and the rates as the user wrote them, the small parameter."""
+        rates = ", ".join(f"{r} = {self.texts[r]}" for r in self.rates) or "no dissipation"
         small = f"small parameter {self.small}" if self.small else "formal lambda on the U(1)-breaking part"
-        return f"{self.name}: H = {self.hamiltonian}; {rates}; {small}"
+        return f"{self.name}: H = {self.texts['hamiltonian']}; {rates}; {small}"
 
     # ---- constructors ---------------------------------------------------------------------------
     @classmethod
@@ -339,6 +361,11 @@ class Model:
         return cls.from_dict(data)
 
 
+def _as_written(given: object, value: sympy.Expr) -> str:
+    """The text of a model string as given (whitespace normalised), else the sympy form."""
+    return " ".join(given.split()) if isinstance(given, str) else str(value)
+
+
 def check_rate(name: str, rate: sympy.Expr) -> None:
     """Rates must be real (parameters are real) and non-negative wherever that can be decided."""
     if rate.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
@@ -347,6 +374,12 @@ def check_rate(name: str, rate: sympy.Expr) -> None:
         raise RateError(f"{name} = {rate} is not real")
     if rate.is_number and rate.is_negative:
         raise RateError(f"{name} = {rate} must be non-negative")
+    positive = {s: sympy.Symbol(s.name, positive=True) for s in rate.free_symbols}
+    if rate.xreplace(positive).is_negative:
+        raise RateError(
+            f"{name} = {rate} is negative for all positive values of {', '.join(sorted(map(str, positive)))}: "
+            "a rate must be non-negative (0 switches the process off)"
+        )
 
 
 def _taylor(expr: sympy.Expr, x: sympy.Symbol, order: int) -> list[sympy.Expr]:

@@ -67,6 +67,7 @@ __all__ = [
     "dark_state",
     "orbit_matrix",
     "symmetric_basis",
+    "spin_j_basis",
     "lindblad_full",
     "apply_lindblad_full",
     "steady_state_full",
@@ -74,7 +75,9 @@ __all__ = [
     "moments_from_state",
     "full_steady_state_moments",
     "piqs_lindbladian_float64",
+    "piqs_steady_state",
     "piqs_steady_state_moments",
+    "qfi_from_state",
     "symmetric_sector_steady_state_moments",
     "squeezing_from_moments",
     "h_xyz",
@@ -168,6 +171,22 @@ def symmetric_basis(N: int) -> np.ndarray:
             V[_set_index(A, N), i] = 1.0
         V[:, i] /= math.sqrt(math.comb(N, n))
     return V
+
+
+def spin_j_basis(N: int, k: int) -> np.ndarray:
+    """Isometry (2^N x (N-2k+1)) onto one copy of the spin j = N/2 - k irrep.
+
+    Singlets (|up,down> - |down,up>)/sqrt(2) on the site pairs (0,1), ..., (2k-2, 2k-1), times
+    the Dicke states of the remaining N - 2k sites; columns ordered m = j, j-1, ..., -j as in
+    ``qutip.jmat``. Built from explicit vectors only.
+    """
+    up, down = np.array([0, 1], dtype=complex), np.array([1, 0], dtype=complex)
+    singlet = (np.kron(up, down) - np.kron(down, up)) / math.sqrt(2)
+    pairs = np.ones(1, dtype=complex)
+    for _ in range(k):
+        pairs = np.kron(pairs, singlet)
+    rest = symmetric_basis(N - 2 * k) if N > 2 * k else np.ones((1, 1), dtype=complex)
+    return np.kron(pairs[:, None], rest)
 
 
 def _check_rates(rates: Mapping[str, float]) -> dict:
@@ -427,12 +446,13 @@ def piqs_lindbladian_float64(N: int, emission: float = 0.0, dephasing: float = 0
     return qutip.Qobj(mat, dims=[[[nds], [nds]], [[nds], [nds]]])
 
 
-def piqs_steady_state_moments(N: int, hamiltonian_fn: Callable, local_emission: float = 0,
-                              collective_emission: float = 0, local_dephasing: float = 0,
-                              local_pumping: float = 0, collective_dephasing: float = 0,
-                              precision: str = "double") -> tuple[np.ndarray, np.ndarray]:
-    """Steady-state moments from the permutation-invariant (piqs) Dicke basis.
+def piqs_steady_state(N: int, hamiltonian_fn: Callable, local_emission: float = 0,
+                      collective_emission: float = 0, local_dephasing: float = 0,
+                      local_pumping: float = 0, collective_dephasing: float = 0,
+                      precision: str = "double") -> tuple[np.ndarray, tuple]:
+    """Steady state in the permutation-invariant (piqs) Dicke basis, and ``piqs.jspin(N)``.
 
+    The matrix holds d_j rho_j in block j (unit ordinary trace).
     ``hamiltonian_fn(Sx, Sy, Sz)`` receives ``piqs.jspin(N)`` Qobj's.
     Rate mapping (verified numerically): emission = gamma,
     dephasing = 4 * gamma_phi, pumping = gamma_p, collective_emission = Gamma.
@@ -459,7 +479,32 @@ def piqs_steady_state_moments(N: int, hamiltonian_fn: Callable, local_emission: 
     # (the float32 piqs Lindbladian is trace preserving only to ~1e-7)
     rho = _null_vector_trace_one(Liou.to("csr").data_as("csr_matrix"), nds,
                                  residual_tol=1e-9 if precision == "double" else 1e-5)
-    return moments_from_state(rho, Sx.full(), Sy.full(), Sz.full())
+    return rho, (Sx.full(), Sy.full(), Sz.full())
+
+
+def piqs_steady_state_moments(N: int, hamiltonian_fn: Callable, precision: str = "double",
+                              **rates: float) -> tuple[np.ndarray, np.ndarray]:
+    """Steady-state moments from the permutation-invariant (piqs) Dicke basis
+    (:func:`piqs_steady_state`)."""
+    rho, spins = piqs_steady_state(N, hamiltonian_fn, precision=precision, **rates)
+    return moments_from_state(rho, *spins)
+
+
+def qfi_from_state(rho: np.ndarray, Sx, Sy, Sz) -> np.ndarray:
+    """The 3x3 quantum Fisher information matrix of a density matrix (direct eigendecomposition):
+    F_ab = 2 sum_{p_k + p_l > 0} (p_k - p_l)^2 / (p_k + p_l) Re(<k|S_a|l><l|S_b|k>)."""
+    p, U = np.linalg.eigh(0.5 * (rho + rho.conj().T))
+    p = np.clip(p, 0.0, None)
+    S = [U.conj().T @ np.asarray(X) @ U for X in (Sx, Sy, Sz)]
+    F = np.zeros((3, 3))
+    for k in range(len(p)):
+        for l in range(len(p)):
+            if p[k] + p[l] > 0:
+                w = 2 * (p[k] - p[l]) ** 2 / (p[k] + p[l])
+                for a in range(3):
+                    for b in range(3):
+                        F[a, b] += w * (S[a][k, l] * S[b][l, k]).real
+    return F
 
 
 # --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import symsteady
 
 PACKAGE = Path(symsteady.__file__).resolve().parent
 CORE = {"errors", "version", "fields", "spinpoly", "algebra", "processes", "model", "models",
-        "powerseries", "observables", "points", "liouvillian", "files", "threads"}
+        "powerseries", "observables", "points", "liouvillian", "files", "threads", "qutip_export"}
 SOLVERS = {"series", "exact"}
 OUTPUTS = {"codegen", "plotting", "sweep", "templates"}
 ANALYSIS_DEFAULT = "analysis"

@@ -175,7 +175,7 @@ def test_derive_latex(capsys):
     code, out, err = run(capsys, "derive", "xyz", "--order", "2", "--latex")
     assert code == 0 and err == ""
     assert "\\frac" in out
-    assert "rho_2:" in out
+    assert "r^{(2)}_{0,0,0}" in out
 
 
 def test_derive_resonance_fluorescence(capsys):
@@ -190,7 +190,7 @@ def test_derive_toml_file(capsys, tmp_path):
     path.write_text('hamiltonian = "Delta*Sz + (4*Jx/N)*Sx**2"\nlocal_emission = "gamma"\nsmall = "Jx"\n')
     code, out, err = run(capsys, "derive", str(path), "--order", "1")
     assert code == 0 and err == ""
-    assert out.startswith("# mine:")
+    assert out.startswith("# mine\n# H = Delta*Sz + (4*Jx/N)*Sx**2\n")
     assert "rho_1:" in out
 
 

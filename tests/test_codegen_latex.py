@@ -24,12 +24,13 @@ from symsteady.codegen import (
     latex_snippets,
     typeset,
 )
-from symsteady.codegen.latex import symbol_names
+from symsteady.codegen.latex import symbol_names, typeset_name
+from symsteady.codegen.latex_printer import visible_width
 from symsteady.errors import ToolError
 from symsteady.spinpoly import Sm, Sp, Sz
 
 MODELS = list(symsteady.models.BUILTIN)
-LAYOUT = (r"\nonumber", r"\Big", r"\big", r"\quad", "&", r"\\")
+LAYOUT = (r"\nonumber", r"\Big", r"\big", r"\quad", "&", r"\\*", r"\\")
 
 
 def formulas(tex: str) -> dict[str, str]:
@@ -187,10 +188,10 @@ def test_printer_breaks_long_expressions():
     assert isinstance(printer, LatexPrinter)
     expr = sympy.expand(sympy.numer(sympy.together(d.pieces["b_R"])))
     lines = printer.lines(expr)
-    assert len(lines) > 3 and max(map(len, lines)) <= 60
+    assert len(lines) > 3 and max(map(visible_width, lines)) <= 60
     assert printer.lines(sympy.Symbol("x") + 1) == ["x + 1"]
     t = typeset(d, LatexConfig(line_width=50))
-    assert max(len(line) for f in t.pieces for line in f.lines) < 140
+    assert max(visible_width(line) for f in t.pieces for line in f.lines) < 75
     wide = typeset(d, LatexConfig(line_width=400))
     assert all(len(f.lines) == 1 for f in wide.pieces)
 
@@ -241,3 +242,93 @@ def test_formal_lambda_document():
     tex = latex_document(d)
     assert r"\lambda = 1" in tex and r"O\big(\lambda^{3}\big)" in tex
     assert np.isfinite(random_points(d, 2)["Jx"]).all()
+
+
+# ---- paper-ready document ------------------------------------------------------------------------
+@pytest.mark.parametrize("name, tex", [
+    ("gamma_phi", r"\gamma_{\phi}"), ("Gc", "G_{c}"), ("Jz", "J_{z}"), ("gphi", r"\mathrm{gphi}"),
+    ("Omega", r"\Omega"), ("gamma", r"\gamma"), ("J_perp", r"J_{\mathrm{perp}}"), ("gamma2", r"\gamma_{2}"),
+    ("h", "h"), ("Gamma_c", r"\Gamma_{c}"), ("Jxy", "J_{xy}"),
+])
+def test_parameter_names_typeset_as_symbols(name, tex):
+    assert typeset_name(name) == tex
+
+
+def _three_process_model(description: str = "") -> symsteady.Model:
+    return symsteady.Model("(2/N)*(J*(Sx**2 + Sy**2) + Jz*Sz**2) + h*Sx", collective_emission="Gc",
+                           local_emission="gamma", local_dephasing="gphi", small="h", name="xxz_field",
+                           description=description)
+
+
+def test_multi_letter_names_are_one_symbol():
+    d = symsteady.derive(_three_process_model(), 1)
+    tex = latex_document(d)
+    assert r"\mathrm{gphi}" in tex and "G_{c}" in tex
+    assert "g p h i" not in tex and "p h i" not in tex
+
+
+def test_denominators_are_not_products_of_others():
+    """Every named denominator is an irreducible polynomial: none equals a product of two others."""
+    for name in MODELS:
+        t = typeset(derivation(name))
+        factors = [sympy.expand(f) for f in t.names.values()]
+        for i, f in enumerate(factors):
+            others = factors[:i] + factors[i + 1:]
+            for a in others:
+                for b in others:
+                    assert sympy.expand(a * b - f) != 0, (name, f)
+
+
+def test_document_states_every_quantity():
+    tex = latex_document(derivation("tfi"))
+    for formula in ("a_R", "b_R", "c_R", "xi2_R", "theta", "a_S", "b_S", "c_S", "xi2_S", "m_x", "m_y", "m_z",
+                    "C_xx", "C_xy", "C_xz", "C_yy", "C_yz", "C_zz", "rho_1[2,0,0]", "rho_2[0,0,0]"):
+        assert f"% symsteady-formula {formula}\n" in tex, formula
+
+
+def test_mean_and_covariance_formulas_are_the_derivation():
+    d = derivation("tfi")
+    t = typeset(d)
+    values = {s: f for s, f in t.names.items()}
+    for i, f in enumerate(t.mean):
+        assert sympy.cancel(f.value.xreplace(values) - d.mean[i]) == 0, f.name
+    for f in t.cov:
+        i, j = ("xyz".index(f.name[2]), "xyz".index(f.name[3]))
+        assert sympy.cancel(f.value.xreplace(values) - d.cov[i][j]) == 0, f.name
+
+
+@pytest.mark.slow
+def test_description_is_escaped(tmp_path):
+    require_tool("pdflatex")
+    text = r"\alpha & 50% of a_b, x^2 ~ {y} #1 $5 <a|b>"
+    d = symsteady.derive(symsteady.Model("Delta*Sz + (4*Jx/N)*Sx**2", local_emission="gamma", small="Jx",
+                                         name="esc", description=text), 1)
+    tex = tmp_path / "esc.tex"
+    tex.write_text(latex_document(d))
+    assert compile_pdf(tex).is_file()
+    assert r"\textbackslash{}alpha \& 50\% of a\_b" in tex.read_text()
+
+
+def overfull_boxes(tex: str, tmp_path) -> int:
+    """``Overfull \\hbox`` warnings of pdflatex on a document."""
+    import subprocess
+
+    pdflatex = require_tool("pdflatex")
+    (tmp_path / "doc.tex").write_text(tex)
+    proc = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    return (tmp_path / "doc.log").read_text(errors="replace").count("Overfull \\hbox")
+
+
+def test_overfull_count_can_fail(tmp_path):
+    """The count sees an overfull line (so the test below can fail)."""
+    tex = latex_document(derivation("tfi")).replace(r"\section{Validity}", r"\section{Validity}" + "\n$$" + "x+" * 200 + "x$$")
+    assert overfull_boxes(tex, tmp_path) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MODELS + ["three_processes"])
+def test_no_overfull_lines(name, tmp_path):
+    d = symsteady.derive(_three_process_model(), 2) if name == "three_processes" else derivation(name)
+    assert overfull_boxes(latex_document(d), tmp_path) == 0

@@ -216,10 +216,22 @@ def test_negative_rate_at_evaluation():
     assert "gamma" in str(exc.value) or "local_emission" in str(exc.value)
 
 
-def test_negative_symbolic_rate_at_evaluation():
-    m = Model(XYZ_H, local_emission="-gamma", small="delta")
-    with pytest.raises(RateError, match="local_emission"):
-        evaluate(m, 1, [XYZ_POINT])
+def test_negative_symbolic_rate_refused_when_built():
+    """-gamma is negative for every gamma > 0: refused at once, naming the rate."""
+    with pytest.raises(RateError, match="local_emission = -gamma is negative"):
+        Model(XYZ_H, local_emission="-gamma", small="delta")
+    with pytest.raises(RateError, match="local_dephasing"):
+        Model(XYZ_H, local_emission="gamma", local_dephasing="-2*g**2", small="delta")
+
+
+def test_rate_of_undecided_sign_checked_at_the_point():
+    """gamma - g may be either sign: built, refused only at a point where it is negative; a
+    rate that is 0 at a point is allowed (the process is off there)."""
+    m = Model(XYZ_H, local_emission="gamma", local_dephasing="gamma - g", small="delta")
+    with pytest.raises(RateError, match="local_dephasing"):
+        evaluate(m, 1, [{**XYZ_POINT, "g": 2 * float(XYZ_POINT["gamma"])}])
+    (row,) = evaluate(m, 1, [{**XYZ_POINT, "g": XYZ_POINT["gamma"]}])
+    assert row["xi2_R"] < 1
 
 
 def test_complex_symbolic_rate_refused():

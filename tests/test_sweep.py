@@ -286,8 +286,36 @@ def test_map_plot_with_mean_field_line(tmp_path):
     assert_png(tmp_path / "map.png")
     ax = fig.axes[0]
     assert ax.get_title() == "full order 2" and fig.axes[1].get_title() == "exact"
-    labels = ax.get_legend_handles_labels()[1]
-    assert "mean-field instability" in labels and r"$|\Delta\xi^2_R| = 0.01$" in labels
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "mean-field instability" in labels
+    assert r"$|\Delta\xi^2_R| > 0.01$ (hatched); agrees elsewhere" in labels
+    theta = result.run("full").values("theta", grid.shape)
+    assert (r"$\theta$ undefined (isotropic)" in labels) == bool(np.isnan(theta).any())
+    assert fig._suptitle.get_text().startswith("xyz: $N$ = 6, ")
+    assert "$J_z$ = 1" in fig._suptitle.get_text() and r"$\frac{J_x + J_y}{2}$" in fig._suptitle.get_text()
+    assert fig.axes[-1].get_ylabel() == r"squeezing angle $\theta$ (rad)"
+    assert ax.title.get_fontfamily() == ["serif"]  # the shared style
+
+
+def test_grey_cells_and_disagreement_in_the_legend(tmp_path):
+    """A map with undefined θ (δ = 0 column: isotropic) and a disagreement region says both."""
+    from symsteady import plotting
+
+    model = builtin("xyz")
+    grid = sw.make_grid(model, ["delta=0:0.6:3", "J=0:1:3"], ["Jz=1", "gamma=1"], N=4)
+    result = sw.sweep(model, grid, ["full", "exact"], order=1, serial=True)
+    fig = plotting.plot_sweep(result, tolerance=1e-3)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert r"$\theta$ undefined (isotropic)" in labels
+    assert r"$|\Delta\xi^2_R| > 0.001$ (hatched); agrees elsewhere" in labels
+
+
+def test_angle_lines_break_where_theta_wraps():
+    from symsteady import plotting
+
+    theta = np.array([1.4, 1.5, -1.5, -1.4])
+    curve = plotting.angle_curve(theta)
+    assert np.isnan(curve[1]) and np.allclose(curve[[0, 2, 3]], theta[[0, 2, 3]])
 
 
 @pytest.mark.slow
@@ -302,6 +330,7 @@ def test_line_plot_marks_the_tfi_instability(tmp_path):
     fig = plotting.plot_sweep(result, tmp_path / "line.png")
     assert_png(tmp_path / "line.png")
     assert fig.axes[0].get_ylabel() == r"$\xi^2_R$"
+    assert fig.axes[0].get_title() == r"tfi: $N$ = 6, $\Delta$ = -6, $\gamma$ = 1"
     assert math.isclose(fig.axes[0].lines[-1].get_xdata()[0], x)
 
 

@@ -37,13 +37,14 @@ class CConfig:
 
 @dataclass(frozen=True)
 class LatexConfig:
-    """LaTeX: ``line_width`` is the target length (source characters) of one typeset line;
-    longer sums and products are broken across lines. ``symbol_names`` overrides how a
-    parameter prints (e.g. ``{"Jz": "J_{z}"}``); ``name_denominators`` writes shared
+    """LaTeX: ``line_width`` is the target width of one typeset line, in average math
+    characters (estimated from the source); longer sums and products are broken across lines.
+    ``symbol_names`` overrides how a parameter prints (e.g. ``{"Jz": "J_{z}"}``; the default
+    rule is :func:`symsteady.codegen.latex.typeset_name`); ``name_denominators`` writes shared
     multi-term denominators as D_1, D_2, … defined once; ``conjugate_pairs`` prints only the
     ρ_k coefficients with a >= b (the others are complex conjugates, ρ_k being Hermitian)."""
 
-    line_width: int = 80
+    line_width: int = 60
     symbol_names: Mapping[str, str] = field(default_factory=dict)
     name_denominators: bool = True
     conjugate_pairs: bool = True

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from ..derivation import Derivation, derive
-from ..errors import CodegenError
-from ..files import atomic_path
+from ..errors import CodegenError, OutputError
+from ..files import atomic_path, check_file_target, write_atomic
 from ..model import Model
 from ..models import load
 from .c_backend import c_sources
@@ -48,24 +50,45 @@ def generate(model: Model | Derivation | str | Path, lang: str, path: str | Path
         raise CodegenError(f"--lang {lang} takes a {expected.__name__}, not {type(config).__name__}")
     if command is not None:
         config = dataclasses.replace(config, command=command)
+    text = str(path)
     path = Path(path)
-    if lang == "numpy":
-        if path.is_dir():
-            raise CodegenError(f"{path} is a folder; the NumPy output is a .py file")
-        return [write_numpy_module(d, path, config)]  # type: ignore[arg-type]
     if lang == "c":
+        check_c_folder(text)
         sources = c_sources(d, config)  # type: ignore[arg-type]
+        library = (compile_library(sources, config.compiler, config.flags)  # type: ignore[union-attr]
+                   if build else None)  # compiled first: a failing compiler leaves no files behind
         written = sources.write(path)
-        if build:
-            library = compile_library(sources, config.compiler, config.flags)  # type: ignore[union-attr]
+        if library is not None:
             target = path / f"lib{sources.prefix}.so"
             with atomic_path(target) as tmp:
                 shutil.copyfile(library, tmp)
             written.append(target)
         return written
-    if path.is_dir():
-        raise CodegenError(f"{path} is a folder; the LaTeX output is a .tex file")
-    written = [write_latex(d, path, config, snippets)]  # type: ignore[arg-type]
-    if build and not snippets:
-        written.append(compile_pdf(path))
+    kind = {"numpy": "a .py file", "latex": "a .tex file"}[lang]
+    if path.is_dir() or text.endswith(("/", os.sep)):
+        raise OutputError(f"{text} is a folder; --lang {lang} writes {kind} (give its name)")
+    check_file_target(path)
+    if lang == "numpy":
+        return [write_numpy_module(d, path, config)]  # type: ignore[arg-type]
+    if not (build and not snippets):
+        return [write_latex(d, path, config, snippets)]  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory(prefix="symsteady-build-") as tmp:
+        staged = write_latex(d, Path(tmp) / path.name, config)  # type: ignore[arg-type]
+        pdf = compile_pdf(staged)  # a pdflatex failure leaves no .tex behind
+        written = [write_atomic(path, staged.read_bytes()), write_atomic(path.with_suffix(".pdf"), pdf.read_bytes())]
     return written
+
+
+#: file suffixes that show a -o target of --lang c was meant as a file
+FILE_SUFFIXES = (".py", ".c", ".h", ".tex", ".pdf", ".so", ".txt", ".json", ".csv")
+
+
+def check_c_folder(text: str) -> None:
+    """``--lang c`` writes PREFIX.c and PREFIX.h into a folder: refuse an existing file and a
+    name that looks like one (``kernel.c``)."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{text} is a file; --lang c writes PREFIX.c and PREFIX.h into a folder")
+    if not path.exists() and path.suffix.lower() in FILE_SUFFIXES:
+        raise OutputError(f"{text} looks like a file name; --lang c writes PREFIX.c and PREFIX.h "
+                          "into a folder (give a folder name, created if missing)")

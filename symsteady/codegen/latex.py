@@ -30,22 +30,58 @@ from .naming import default_command, default_stem
 from .quantities import orbit_name
 from ..files import atomic_path, write_atomic
 from .render import render
-from .tidy import lambda_coefficients, tidy
+from .readable import rewriter
 
-_AXIS_NAME = re.compile(r"^([A-Za-z])([xyz])$")
 S_x, S_y, S_z = sympy.symbols("S_x S_y S_z", commutative=False)
 S_plus, S_minus = sympy.symbols("S_+ S_-", commutative=False)
+GREEK = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
+         "sigma tau upsilon phi chi psi omega").split()
+_UPPER_GREEK = {"Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega"}
+_SHORT_SUFFIX = re.compile(r"^([A-Z])([a-z0-9]{1,2})$")
+_DIGITS = re.compile(r"^(.*?[A-Za-z])(\d+)$")
+
+
+def _word(word: str) -> str:
+    """One word of a name: a Greek letter's name -> the letter, one letter -> itself, else upright."""
+    if word in GREEK or word in _UPPER_GREEK:
+        return "\\" + word
+    if len(word) == 1 or word.isdigit():
+        return word
+    return f"\\mathrm{{{word}}}"
+
+
+def typeset_name(name: str) -> str:
+    """How a parameter name prints in LaTeX (the rule of ``docs/algorithm/conventions.md#latex-names``).
+
+    1. ``base_sub``: the base by rules 2–4, the subscript word by word (``gamma_phi`` -> γ_φ,
+       ``J_perp`` -> J_perp upright, ``g_1`` -> g_1);
+    2. a Greek letter's name is the letter (``gamma`` -> γ, ``Omega`` -> Ω, ``Delta`` -> Δ);
+    3. a capital followed by one or two lower-case letters or digits is that capital with the
+       rest as subscript (``Jz`` -> J_z, ``Gc`` -> G_c, ``Jxy`` -> J_xy, ``U1`` -> U_1); a name
+       ending in digits takes them as subscript (``gamma2`` -> γ_2);
+    4. any other name of several letters is one upright symbol (``gphi`` -> \\mathrm{gphi},
+       never a product g·p·h·i).
+    """
+    base, sep, sub = name.partition("_")
+    if sep and base and sub:
+        return f"{typeset_name(base)}_{{{' '.join(_word(w) for w in sub.split('_'))}}}"
+    if name in GREEK or name in _UPPER_GREEK or len(name) == 1:
+        return _word(name)
+    m = _SHORT_SUFFIX.match(name)
+    if m:
+        return f"{m.group(1)}_{{{m.group(2)}}}"
+    m = _DIGITS.match(name)
+    if m:
+        return f"{typeset_name(m.group(1))}_{{{m.group(2)}}}"
+    return _word(name)
 
 
 def symbol_names(d: Derivation, config: LatexConfig) -> dict[sympy.Symbol, str]:
-    """How symbols print: ``Jz`` -> ``J_{z}``, operators ``S_{x}``…, overrides from the config."""
+    """How symbols print: parameters by :func:`typeset_name`, overrides from the config, the
+    operators ``S_{x}``…"""
     names: dict[sympy.Symbol, str] = {}
     for p in d.parameters:
-        m = _AXIS_NAME.match(p.name)
-        if m:
-            names[p] = f"{m.group(1)}_{{{m.group(2)}}}"
-        if p.name in config.symbol_names:
-            names[p] = config.symbol_names[p.name]
+        names[p] = config.symbol_names.get(p.name, typeset_name(p.name))
     names.update({S_x: "S_{x}", S_y: "S_{y}", S_z: "S_{z}", S_plus: "S_{+}", S_minus: "S_{-}"})
     return names
 
@@ -71,6 +107,11 @@ class Typeset:
     rho: list[list[Formula]] = field(default_factory=list)
     pieces: list[Formula] = field(default_factory=list)
     xi2: Formula | None = None
+    pieces_S: list[Formula] = field(default_factory=list)
+    xi2_S: Formula | None = None
+    theta: Formula | None = None
+    mean: list[Formula] = field(default_factory=list)
+    cov: list[Formula] = field(default_factory=list)
     names: dict[sympy.Symbol, sympy.Expr] = field(default_factory=dict)
 
     def _repr_latex_(self) -> str:
@@ -80,59 +121,62 @@ class Typeset:
         return "$$\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}$$"
 
 
-class _Namer:
-    """Names multi-term denominator factors D_1, D_2, … in order of first appearance."""
-
-    def __init__(self, printer: SymsteadyLatexPrinter, enabled: bool, min_length: int = 25):
-        self.printer, self.enabled, self.min_length = printer, enabled, min_length
-        self.table: dict[sympy.Expr, sympy.Symbol] = {}
-
-    def __call__(self, expr: sympy.Expr) -> sympy.Expr:
-        if not self.enabled:
-            return expr
-        for factor in _denominator_factors(expr):
-            if factor not in self.table and len(self.printer.doprint(factor)) >= self.min_length:
-                self.table[factor] = sympy.Symbol(f"D_{{{len(self.table) + 1}}}", positive=True)
-        return expr.xreplace(self.table) if self.table else expr
-
-
-def _denominator_factors(expr: sympy.Expr) -> list[sympy.Expr]:
-    out = []
-    for node in sympy.preorder_traversal(expr):
-        if (isinstance(node, sympy.Pow) and node.exp.is_negative and isinstance(node.base, sympy.Add)
-                and node.base not in out):
-            out.append(node.base)
-    return out
+AXES = "xyz"
+COV_PAIRS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
 
 
 def typeset(d: Derivation, config: LatexConfig | None = None) -> Typeset:
-    """All formulas of the document (ρ_k, a_R, b_R, c_R, ξ²_R, named denominators)."""
+    """All formulas of the document: ρ_k, the pieces of ξ²_R and ξ²_S, θ, the mean spin and
+    the covariance order by order, and the named denominators D_1, D_2, … (irreducible real
+    polynomials, each defined once; :mod:`symsteady.codegen.display`)."""
     config = config or LatexConfig()
-    printer = SymsteadyLatexPrinter({"symbol_names": symbol_names(d, config), "line_width": config.line_width})
-    name = _Namer(printer, config.name_denominators)
+    rewrite = rewriter(d)
+    names = symbol_names(d, config)
+    printer = SymsteadyLatexPrinter({"symbol_names": names, "line_width": config.line_width})
     formal = d.formal
-    lam = printer.doprint(d.lam)
-    out = Typeset(d, lam)
-    for k, rho in enumerate(d.rho):
+    out = Typeset(d, printer.doprint(d.lam))
+
+    def shown(expr: sympy.Expr) -> sympy.Expr:
+        for symbol in rewrite.definitions:
+            names.setdefault(symbol, f"D_{{{symbol.name[1:]}}}")
+        return expr if config.name_denominators else expr.xreplace(rewrite.definitions)
+
+    def series(name: str, lhs: str, coeffs: list[sympy.Expr]) -> Formula:
+        coeffs = [shown(c) for c in coeffs]
+        value = sympy.Add(*[c * d.lam**k for k, c in enumerate(coeffs)])
+        return Formula(name, lhs, printer.series_lines(coeffs, d.lam, formal), value)
+
+    def coefficients(factored: list[sympy.Expr]) -> list[sympy.Expr]:
+        return [rewrite(c) for c in factored]
+
+    for k, rho in enumerate(d.rho_factored):
         formulas = []
         for key in sorted(rho, key=lambda t: (-t[0] - t[1], t)):
             if config.conjugate_pairs and key[0] < key[1]:
                 continue
-            value = name(tidy(rho[key]))
+            value = shown(rewrite(rho[key]))
             idx = ",".join(str(i) for i in key)
             formulas.append(Formula(f"rho_{k}[{idx}]", f"r^{{({k})}}_{{{idx}}}", printer.lines(value), value))
         out.rho.append(formulas)
-    for piece in ("a_R", "b_R", "c_R"):
-        coeffs = [name(tidy(c)) for c in lambda_coefficients(d.pieces[piece], d.lam)]
-        value = sympy.Add(*[c * d.lam**k for k, c in enumerate(coeffs)])
-        lhs = f"{piece[0]}_{{R}}"
-        out.pieces.append(Formula(piece, lhs, printer.series_lines(coeffs, d.lam, formal), value))
-    out.xi2 = Formula("xi2_R", "\\xi^{2}_{R}", ["a_{R} - \\sqrt{b_{R}^{2} + c_{R}^{2}} + O\\big("
-                                                 + printer.doprint(d.lam**(d.order + 1)) + "\\big)"])
-    for factor, symbol in name.table.items():
-        label = str(symbol).replace("{", "").replace("}", "")
-        out.denominators.append(Formula(label, printer.doprint(symbol), printer.lines(factor), factor))
-    out.names = {symbol: factor for factor, symbol in name.table.items()}
+    big_o = "O\\big(" + printer.doprint(d.lam**(d.order + 1)) + "\\big)"
+    for kind, target in (("R", out.pieces), ("S", out.pieces_S)):
+        for x in "abc":
+            coeffs = [rewrite(c) for c in d.coefficients(f"{x}_{kind}")]
+            target.append(series(f"{x}_{kind}", f"{x}_{{{kind}}}", coeffs))
+    out.xi2 = Formula("xi2_R", "\\xi^{2}_{R}", [f"a_{{R}} - \\sqrt{{b_{{R}}^{{2}} + c_{{R}}^{{2}}}} + {big_o}"])
+    out.xi2_S = Formula("xi2_S", "\\xi^{2}_{S}", [f"a_{{S}} - \\sqrt{{b_{{S}}^{{2}} + c_{{S}}^{{2}}}} + {big_o}"])
+    out.theta = Formula("theta", "\\theta", ["\\tfrac{1}{2} \\operatorname{atan2}\\left(-c_{R}, -b_{R}\\right) "
+                                            "\\in \\left(-\\tfrac{\\pi}{2}, \\tfrac{\\pi}{2}\\right]"])
+    for i, axis in enumerate(AXES):
+        out.mean.append(series(f"m_{axis}", f"m_{{{axis}}}", coefficients(d.factored_mean[i])))
+    for i, j in COV_PAIRS:
+        ab = AXES[i] + AXES[j]
+        out.cov.append(series(f"C_{ab}", f"C_{{{ab}}}", coefficients(d.factored_cov[i][j])))
+    if config.name_denominators:
+        for symbol, factor in rewrite.definitions.items():
+            label = f"D_{symbol.name[1:]}"
+            out.denominators.append(Formula(label, printer.doprint(symbol), printer.lines(factor), factor))
+        out.names = dict(rewrite.definitions)
     return out
 
 
@@ -185,9 +229,14 @@ def dissipators(d: Derivation, printer: SymsteadyLatexPrinter) -> list[str]:
     return out
 
 
+_TEXT_SPECIALS = {"\\": "\\textbackslash{}", "^": "\\textasciicircum{}", "~": "\\textasciitilde{}",
+                  "<": "\\textless{}", ">": "\\textgreater{}", "|": "\\textbar{}",
+                  **{c: "\\" + c for c in "_&%$#{}"}}
+
+
 def tex_escape(text: str) -> str:
-    """Text-mode escaping of a name (underscores and friends)."""
-    return re.sub(r"([_&%$#{}])", r"\\\1", str(text))
+    """Text-mode escaping of any string: every LaTeX special character prints as itself."""
+    return "".join(_TEXT_SPECIALS.get(c, c) for c in str(text))
 
 
 def _context(d: Derivation, config: LatexConfig) -> dict[str, Any]:

@@ -29,17 +29,19 @@ C_KEYWORDS = frozenset(
 
 
 def template_dir() -> Path:
-    """The folder holding the templates (installed package data, else the source checkout's)."""
+    """The folder holding the templates: the source checkout's when this package runs from one
+    (next to ``pyproject.toml``; an editable install may map the package data elsewhere), else
+    the installed package data."""
+    root = Path(__file__).resolve().parents[2]
+    checkout = root / "templates"
+    if (root / "pyproject.toml").is_file() and (checkout / "numpy_module.py.j2").is_file():
+        return checkout
     try:
-        root = importlib.resources.files("symsteady.templates")
-        path = Path(str(root))
+        path = Path(str(importlib.resources.files("symsteady.templates")))
         if (path / "numpy_module.py.j2").is_file():
             return path
     except ModuleNotFoundError:
         pass
-    checkout = Path(__file__).resolve().parents[2] / "templates"
-    if (checkout / "numpy_module.py.j2").is_file():
-        return checkout
     raise CodegenError("symsteady's templates are missing: reinstall symsteady (pip install .)")
 
 

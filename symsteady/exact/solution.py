@@ -17,6 +17,7 @@ from ..algebra import Basis, Operator
 from ..fields import ComplexField
 from ..observables import exact_observables, moments_from_expectations
 from ..spinpoly import Word
+from .dicke import Blocks, dicke_blocks_from_labels, piqs_matrix
 from .matrix import run_chain
 from .solve import SolveInfo
 from .space import KeySpace, log_binomial
@@ -76,3 +77,16 @@ class ExactSolution:
         mean, second = self.moments()
         return exact_observables(self.space.n, np.array([complex(m).real for m in mean]),
                                  np.array([[complex(s).real for s in row] for row in second]))
+
+    def dicke_blocks(self) -> Blocks:
+        """``{j: (rho_j, d_j)}`` with ``rho = ⊕_j rho_j ⊗ 1_{d_j}`` and ``Σ_j d_j Tr rho_j = 1``
+        (``rho_j``: one copy, rows m = j..-j; piqs stores ``d_j rho_j``). The symmetric sector
+        is the single block j = N/2 (``docs/algorithm/metrology.md#metrology-blocks``)."""
+        return dicke_blocks_from_labels(self.basis, self.space.n, self.space.labels, self.x, self.space.log_norm)
+
+    def to_qutip(self) -> Any:
+        """The state as a ``qutip.Qobj`` in piqs' Dicke basis (needs qutip:
+        ``pip install 'symsteady[qutip]'``)."""
+        from ..qutip_export import dicke_qobj
+
+        return dicke_qobj(piqs_matrix(self.dicke_blocks(), self.space.n))

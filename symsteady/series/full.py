@@ -27,6 +27,8 @@ class FullSeries(Series):
         super().__init__(model, field, basis, convert, max_order)
         self.L: list[Superoperator] = superoperators(basis, model.expansion(max_order), convert)
         self._inverses: dict[tuple[int, int], tuple[list[Key], list[list[object]]]] = {}
+        self._rows: dict[tuple[int, int], list[list[object]]] = {}
+        self._recorded: set[tuple[int, int]] = set()
         for block in ((1, 0), (0, 1), (1, 1)):  # no decay of one excitation: refuse at once
             self._block_inverse(block)
 
@@ -50,9 +52,18 @@ class FullSeries(Series):
                 "state is not unique (is there no emission, or collective emission only outside "
                 "the symmetric sector?)"
             ) from None
-        self._record_denominator(rows)
         self._inverses[block] = (keys, inv)
+        self._rows[block] = rows
         return keys, inv
+
+    def _used_inverse(self, block: tuple[int, int]) -> tuple[list[Key], list[list[object]]]:
+        """The inverse of a block used by the closed form: its determinant's factors recorded
+        (the blocks only checked at construction are not denominators of the result)."""
+        out = self._block_inverse(block)
+        if block not in self._recorded:
+            self._recorded.add(block)
+            self._record_denominator(self._rows[block])
+        return out
 
     def solve(self, rhs: Operator) -> Operator:
         """The X with ``L0 X = rhs`` and ``Tr X = 0`` (rhs must be traceless)."""
@@ -71,7 +82,7 @@ class FullSeries(Series):
             r = pending.pop(block)
             if block == dark_block:
                 continue  # fixed by the trace condition; consistent since Tr rhs = 0
-            keys, inv = self._block_inverse(block)
+            keys, inv = self._used_inverse(block)
             vec = [r.get(k, F.zero) for k in keys]
             for i, k in enumerate(keys):
                 x = sum((inv[i][j] * vec[j] for j in range(1, len(keys))), inv[i][0] * vec[0])

@@ -132,7 +132,7 @@ class Grid:
 
 
 def make_grid(model: Model, vary: Sequence[str | Axis], sets: Mapping[str, Any] | Sequence[str] = (),
-              N: int | None = None) -> Grid:
+              N: int | str | None = None) -> Grid:
     """Check and build a sweep grid: every model parameter and ``N`` must be given by an axis
     or a setting, and every axis and setting must be used."""
     axes = tuple(parse_vary(v) if isinstance(v, str) else v for v in vary)
@@ -145,7 +145,7 @@ def make_grid(model: Model, vary: Sequence[str | Axis], sets: Mapping[str, Any] 
     if N is not None:
         if "N" in settings:
             raise ParameterError("N is given twice (--N and --set N=...)")
-        settings["N"] = sympy.Integer(int(N))
+        settings["N"] = parse_setting(f"N={N}")[1]  # 20, "20" or "1e6"
     names = [a.name for a in axes]
     dup = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(settings)))
     if dup:

@@ -106,8 +106,8 @@ def choose_serial(model: Model, points: Sequence[Mapping[str, Any]], scheduler: 
 
 def run_exact(model: Model, points: Sequence[Mapping[str, Any]], *, client: Any = None,
               scheduler: str | None = None, n_workers: int | None = None, serial: bool | None = None,
-              chunk_size: int | None = None, progress: bool | None = None) -> list[Row]:
-    """``evaluate(model, None, points, "exact")`` in chunks: serially, on ``client``, or on a
+              chunk_size: int | None = None, progress: bool | None = None, qfi: bool = False) -> list[Row]:
+    """``evaluate(model, None, points, "exact", qfi=qfi)`` in chunks: serially, on ``client``, or on a
     client made by :func:`dask_client` (``scheduler``, ``n_workers``). ``serial=None`` decides
     from the estimated work (:func:`choose_serial`); the progress line says which ran. Rows in
     point order."""
@@ -120,25 +120,25 @@ def run_exact(model: Model, points: Sequence[Mapping[str, Any]], *, client: Any 
         if serial:
             rows: list[Row] = []
             for r in _chunks(n, chunk_size or SERIAL_CHUNK):
-                rows += evaluate(model, None, [points[i] for i in r], "exact")
+                rows += evaluate(model, None, [points[i] for i in r], "exact", qfi=qfi)
                 bar.update(len(r))
             return rows
         if client is None:
             with dask_client(scheduler, n_workers) as c:
-                return _run_on(c, model, points, chunk_size, bar)
-        return _run_on(client, model, points, chunk_size, bar)
+                return _run_on(c, model, points, chunk_size, bar, qfi)
+        return _run_on(client, model, points, chunk_size, bar, qfi)
     finally:
         bar.close()
 
 
 def _run_on(client: Any, model: Model, points: list[dict[str, Any]], chunk_size: int | None,
-            bar: Any) -> list[Row]:
+            bar: Any, qfi: bool = False) -> list[Row]:
     distributed = _distributed()
     workers = max(1, len(client.scheduler_info().get("workers", {})) or cores())
     size = chunk_size or max(1, min(16, len(points) // (4 * workers)))
     chunks = _chunks(len(points), size)
     [model_future] = client.scatter([model], broadcast=True)
-    futures = {client.submit(evaluate, model_future, None, [points[i] for i in r], "exact", pure=False): r
+    futures = {client.submit(evaluate, model_future, None, [points[i] for i in r], "exact", qfi=qfi, pure=False): r
                for r in chunks}
     out: list[Row | None] = [None] * len(points)
     try:
@@ -212,11 +212,12 @@ class SweepResult:
 
 
 def sweep(model: Model, grid: Grid, methods: Sequence[str] = ("full",), order: int | str | None = None,
-          series: Mapping[str, Any] | None = None, **exact_options: Any) -> SweepResult:
+          series: Mapping[str, Any] | None = None, qfi: bool = False, **exact_options: Any) -> SweepResult:
     """Run each method over the grid. Perturbative methods need ``order`` (an int or
     ``"auto"``); ``series`` (``tol``, ``max_order``, ``resum``) goes to their ``evaluate``;
     ``exact_options`` (``client``, ``scheduler``, ``n_workers``, ``serial``, ``chunk_size``,
-    ``progress``) go to :func:`run_exact`."""
+    ``progress``) go to :func:`run_exact`. ``qfi`` adds the quantum Fisher information, purity
+    and entropy to every row (``evaluate(..., qfi=True)``)."""
     if grid.model != model:
         raise ParameterError("the grid was made for another model")
     unknown = [m for m in methods if m not in METHODS]
@@ -229,8 +230,9 @@ def sweep(model: Model, grid: Grid, methods: Sequence[str] = ("full",), order: i
     for method in dict.fromkeys(methods):
         t0 = time.perf_counter()
         if method == "exact":
-            rows = run_exact(model, points, **exact_options)
+            rows = run_exact(model, points, qfi=qfi, **exact_options)
         else:
-            rows = evaluate(model, order, points, method, **{k: v for k, v in (series or {}).items() if v is not None})
+            rows = evaluate(model, order, points, method, qfi=qfi,
+                            **{k: v for k, v in (series or {}).items() if v is not None})
         result.runs.append(Run(method, None if method == "exact" else order, rows, time.perf_counter() - t0))
     return result

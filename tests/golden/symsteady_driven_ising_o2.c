@@ -5,12 +5,12 @@
  *     symsteady generate driven_ising --order 2 --lang c -o driven_ising_o2
  *
  * Model and validity:
- *     driven_ising: H = Delta*Sz + Omega*(Sm + Sp) + 4*U*Sz**2/N; local_emission = gamma; small parameter Omega
+ *     driven_ising: H = 2*Omega*Sx + Delta*Sz + (4*U/N)*Sz**2; local_emission = gamma; small parameter Omega
  *     method full (Liouvillian expansion), order 2 in Omega, sector permutation-invariant
  *     holds for N >= 2 where no denominator vanishes:
  *       N**2*gamma**2 + 4*(Delta*N - 4*U*(N - 1))**2
- *       gamma
  *       N**2*gamma**2 + 4*(Delta*N - 4*U*(N - 2))**2
+ *       gamma
  *
  * Conventions:
  *     S_a = (1/2) sum_i sigma^a_i, Sp = Sx + i Sy = sum_i sigma^+_i, sigma^+ = |up><down|;

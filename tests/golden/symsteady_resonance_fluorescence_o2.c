@@ -5,7 +5,7 @@
  *     symsteady generate resonance_fluorescence --order 2 --lang c -o resonance_fluorescence_o2
  *
  * Model and validity:
- *     resonance_fluorescence: H = Omega*(Sm + Sp); collective_emission = Gamma; small parameter Omega
+ *     resonance_fluorescence: H = 2*Omega*Sx; collective_emission = Gamma; small parameter Omega
  *     method full (Liouvillian expansion), order 2 in Omega, sector symmetric
  *     holds for N >= 2 where no denominator vanishes:
  *       Gamma

@@ -5,7 +5,7 @@
  *     symsteady generate tfi --order 2 --lang c -o tfi_o2
  *
  * Model and validity:
- *     tfi: H = Delta*Sz + Jx*(Sm + Sp)**2/N; local_emission = gamma; small parameter Jx
+ *     tfi: H = Delta*Sz + (4*Jx/N)*Sx**2; local_emission = gamma; small parameter Jx
  *     method full (Liouvillian expansion), order 2 in Jx, sector permutation-invariant
  *     holds for N >= 4 where no denominator vanishes:
  *       4*Delta**2 + gamma**2

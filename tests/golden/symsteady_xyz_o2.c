@@ -5,13 +5,12 @@
  *     symsteady generate xyz --order 2 --lang c -o xyz_o2
  *
  * Model and validity:
- *     xyz: H = 2*(Jz*Sz**2 - (J - delta)*(-Sm + Sp)**2/4 + (J + delta)*(Sm + Sp)**2/4)/N; local_emission = gamma; small parameter delta
+ *     xyz: H = (2/N)*((J + delta)*Sx**2 + (J - delta)*Sy**2 + Jz*Sz**2); local_emission = gamma; small parameter delta
  *     method full (Liouvillian expansion), order 2 in delta, sector permutation-invariant
  *     holds for N >= 4 where no denominator vanishes:
- *       N**2*gamma**2 + 16*(J - Jz)**2*(N - 1)**2
- *       gamma
  *       N**2*gamma**2 + 16*(J - Jz)**2*(N - 2)**2
  *       N**2*gamma**2 + 16*(J - Jz)**2*(N - 4)**2
+ *       gamma
  *
  * Conventions:
  *     S_a = (1/2) sum_i sigma^a_i, Sp = Sx + i Sy = sum_i sigma^+_i, sigma^+ = |up><down|;
