@@ -134,6 +134,10 @@ def test_residual_in_extended_precision():
     b = np.array([1.0, 1.0], dtype=complex)
     r = residual_extended(A, x, b)
     assert r[1] == 0 and r[0] != 0 and abs(r[0] + 1e-17) < 1e-19  # long double: 64-bit mantissa
+    # each row summed on its own: a large earlier row does not swamp a tiny later residual
+    A = scipy.sparse.csc_matrix(np.diag([1e6, 1.0]).astype(complex))
+    r = residual_extended(A, np.array([1.0, 1.0 + 2.0**-52], dtype=complex), np.array([1e6, 1.0], dtype=complex))
+    assert r[0] == 0 and r[1] == -(2.0**-52)
 
 
 def test_info_reports_path_condition_and_memory():

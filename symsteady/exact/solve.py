@@ -129,18 +129,23 @@ def direct_memory_estimate(space: KeySpace) -> int:
 
 def residual_extended(A: scipy.sparse.spmatrix, x: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``b - A x`` with products and sums in extended precision (``numpy.clongdouble``), rounded
-    to double at the end; rows in chunks to bound the temporary memory."""
+    to double at the end; each row summed on its own (no differences of running sums, which
+    would cancel), rows in chunks to bound the temporary memory."""
     A = A.tocsr()
-    out = np.empty(A.shape[0], dtype=complex)
+    out = b.astype(complex)
     xe = x.astype(np.clongdouble)
     step = max(1, 4_000_000 // max(1, A.nnz // max(1, A.shape[0])))
     for start in range(0, A.shape[0], step):
         stop = min(A.shape[0], start + step)
         lo, hi = A.indptr[start], A.indptr[stop]
+        if hi == lo:
+            continue
         prod = A.data[lo:hi].astype(np.clongdouble) * xe[A.indices[lo:hi]]
-        csum = np.concatenate([[0], np.cumsum(prod)])
-        rows = A.indptr[start:stop + 1] - lo
-        out[start:stop] = (b[start:stop].astype(np.clongdouble) - (csum[rows[1:]] - csum[rows[:-1]])).astype(complex)
+        starts = A.indptr[start:stop] - lo
+        filled = starts < A.indptr[start + 1:stop + 1] - lo  # rows with entries
+        sums = np.add.reduceat(prod, starts[filled])
+        rows = np.arange(start, stop)[filled]
+        out[rows] = (b[rows].astype(np.clongdouble) - sums).astype(complex)
     return out
 
 
