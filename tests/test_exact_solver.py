@@ -214,7 +214,6 @@ def test_solver_paths_and_iterations():
 def test_gmres_failure_falls_back_to_direct_solve_and_says_so(monkeypatch):
     point = {"N": 8, **PARAMS["driven_ising"]}
     want = exact_observables_at(builtin("driven_ising"), point)
-    monkeypatch.setattr(symsteady.exact.solve, "DIRECT_FIRST_BYTES", 0)
     monkeypatch.setattr(symsteady.exact.solve, "GMRES_ITERATIONS", 2)
     monkeypatch.setattr(symsteady.exact.solve, "GMRES_RESTART_MAX", 2)
     monkeypatch.setattr(symsteady.exact.solve, "GMRES_RESTART_MIN", 2)

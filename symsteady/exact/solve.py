@@ -52,10 +52,6 @@ ROUNDOFF_FLOOR = 1e-9
 REFINE_RTOL = 1e-4
 #: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution.
 ACCEPTED_BACKWARD_ERROR = 1e-10
-#: A broken L whose direct LU needs at most this many bytes (about N <= 28 with local
-#: processes) is factored directly: cheaper than GMRES' iterations at that size (measured on
-#: the 41 x 41 xyz map at N = 20).
-DIRECT_FIRST_BYTES = 32_000_000
 #: The direct LU may use this fraction of the memory available when it starts.
 DIRECT_MEMORY_FRACTION = 0.6
 #: Fill of the nested-dissection LU with local processes, nnz(L+U) ≈ FILL * dim * N^1.5
@@ -186,7 +182,7 @@ def _direct_lu(system: ExactLiouvillian, note: str) -> tuple[Callable[..., np.nd
             f"{need / 2**30:.1f} GB, more than the memory limit of {DIRECT_MEMORY_FRACTION:.0%} of the "
             f"{have / 2**30:.1f} GB available; use a smaller N, a weaker U(1)-breaking term, or a "
             "machine with more memory")
-    if note and not note.startswith("small"):
+    if note:
         warnings.warn(ExactSolverWarning(f"N = {space.n}: {note}; solving L by a direct sparse LU "
                                          "instead (slower)"), stacklevel=5)
     p = nested_dissection(system.A, space.labels)
@@ -275,8 +271,7 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
     solver: Callable[..., np.ndarray] | None = None
     full_lu: Callable[..., np.ndarray] | None = None
     x = None
-    small = system.broken and direct_memory_estimate(system.space) <= DIRECT_FIRST_BYTES
-    if lu is not None and not small:
+    if lu is not None:
         lu_bytes = _nbytes(lu.L) + _nbytes(lu.U)
         if not system.broken:
             solver = full_lu = lambda r, trans="N": lu.solve(r, trans=trans)
@@ -303,7 +298,7 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
                 note = (f"GMRES preconditioned by LU(L0) did not converge ({info.iterations} iterations): "
                         "the U(1)-breaking part is too strong for this preconditioner")
     if x is None:
-        info.method, info.note = "direct", note or "small: a direct LU is cheaper than GMRES here"
+        info.method, info.note = "direct", note
         solver, lu_bytes = _direct_lu(system, note)
         full_lu = solver
         x = solver(b)
