@@ -293,7 +293,7 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
                 def solver(r: np.ndarray) -> np.ndarray:
                     d, its = gmres(r, REFINE_RTOL)
                     info.iterations += its
-                    return np.zeros(dim, dtype=complex) if d is None else d
+                    return np.full(dim, np.nan, dtype=complex) if d is None else d
             else:
                 note = (f"GMRES preconditioned by LU(L0) did not converge ({info.iterations} iterations): "
                         "the U(1)-breaking part is too strong for this preconditioner")
@@ -318,6 +318,9 @@ def refine(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, solve: Callab
     of which the refined x keeps at most a fraction) and the lower bound of κ it implies."""
     r = residual_extended(system.A, x, b)
     delta = solve(r)
+    if not np.all(np.isfinite(delta)):  # the correction's solve failed: x kept, its error unknown
+        info.correction, info.note = float("inf"), (info.note + "; " if info.note else "") + "refinement failed"
+        return x
     size_x = float(np.abs(x).max())
     info.correction = float(np.abs(delta).max()) / size_x if size_x else float("inf")
     info.refinement = delta
