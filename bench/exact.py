@@ -54,7 +54,9 @@ def one(N: int) -> dict:
 
 
 def measured(N: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", str(N)], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, __file__, "--one", str(N)], capture_output=True, text=True)
+    if out.returncode:
+        return {"N": N, "error": (out.stderr.strip().splitlines() or ["killed (out of memory?)"])[-1]}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -113,6 +115,9 @@ def main(quick: bool = False) -> None:
     rows = []
     for N in sizes:
         r = measured(N)
+        if "error" in r:
+            print(f"{N:>4} failed: {r['error']}")
+            continue
         rows.append(r)
         peer = piqs.get(N)
         extra = (f"{peer[0]:>7.2f} {peer[0] / r['total']:>5.0f}x {abs(peer[1] - r['xi2']):>8.1e}" if peer else "")

@@ -67,7 +67,6 @@ def test_error_bar_covers_the_exact_rational_solve(name, params):
     assert abs(row["xi2_R"] - float(exact["xi2_R"])) <= row["xi2_R_error"]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name, params", [STRONG[0], STRONG[2], STRONG[4]])
 def test_strong_breaking_agrees_with_piqs_at_moderate_N(name, params):
     """piqs is a reference to ~1e-6 only at strong breaking (its Liouvillian is near singular)."""
@@ -109,16 +108,6 @@ def test_product_state_at_moderate_N(Omega, Delta):
     assert abs(row["xi2_R"] - want) <= row["xi2_R_error"]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("Delta", [0.0, 0.5])
-def test_product_state_at_N_100_weak_drive(Delta):
-    N, Omega = 100, 0.3
-    row = exact_row("driven_ising", N, {"Omega": Omega, "Delta": Delta, "U": 0.0, "gamma": 1.0})
-    want = bloch_xi2_R(N, Omega, Delta, 1.0)
-    assert abs(row["xi2_R"] - want) <= 1e-9 * want
-    assert abs(row["xi2_R"] - want) <= row["xi2_R_error"]
-
-
 # ---- the forward error ---------------------------------------------------------------------------
 
 
@@ -145,6 +134,10 @@ def test_residual_in_extended_precision():
     b = np.array([1.0, 1.0], dtype=complex)
     r = residual_extended(A, x, b)
     assert r[1] == 0 and r[0] != 0 and abs(r[0] + 1e-17) < 1e-19  # long double: 64-bit mantissa
+    # each row summed on its own: a large earlier row does not swamp a tiny later residual
+    A = scipy.sparse.csc_matrix(np.diag([1e6, 1.0]).astype(complex))
+    r = residual_extended(A, np.array([1.0, 1.0 + 2.0**-52], dtype=complex), np.array([1e6, 1.0], dtype=complex))
+    assert r[0] == 0 and r[1] == -(2.0**-52)
 
 
 def test_info_reports_path_condition_and_memory():
@@ -160,10 +153,11 @@ def test_info_reports_path_condition_and_memory():
 
 
 def test_stall_rule():
-    assert not stalled([1.0] * 10, window=10)  # not enough history
-    assert stalled([1.0] * 11, window=10)  # no progress at all
-    assert stalled([1.0] + [0.6] * 10, window=10)  # less than halved over the window
-    assert not stalled([1.0] + [0.4] * 10, window=10)  # halved: going on
+    assert not stalled([1.0, 1.0], window=2)  # not enough history
+    assert stalled([1.0, 1.0, 1.0], window=2)  # no progress at all
+    assert stalled([1.0, 0.9, 0.6], window=2)  # less than halved over the window
+    assert not stalled([1.0, 0.9, 0.4], window=2)  # halved: going on
+    assert not stalled([1.0, 0.1, 0.01, 0.001], window=2)
 
 
 def test_warm_start_gives_the_same_state_in_fewer_iterations():

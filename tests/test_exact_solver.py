@@ -166,14 +166,14 @@ def test_pumping_agrees_with_full_space(name, extra, N):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("N", [4, 20, 100])
+@pytest.mark.parametrize("N", [4, 20, 60])
 def test_noninteracting_driving_is_the_product_state(N):
     """driven_ising at U = 0 (even N: piqs' direct solve calls its Liouvillian singular): our
     trace-row formulation is regular and gives ξ²_R of the product state."""
     Omega, Delta, gamma = 0.2, 1 / 3, 1.0
     solution = exact_solve(builtin("driven_ising"), {"N": N, "Omega": Omega, "Delta": Delta, "U": 0.0,
                                                      "gamma": gamma})
-    assert solution.info.method == "gmres"
+    assert solution.info.method in ("gmres", "direct")
     obs = solution.observables()
     assert abs(obs["xi2_R"] - ref.product_state_xi2_R(Omega, Delta, gamma)) <= 1e-10
     # the single-emitter Bloch vector fixes the mean: <sigma^z> = -(4Δ²+γ²)/(4Δ²+γ²+8Ω²)

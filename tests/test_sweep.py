@@ -254,7 +254,7 @@ def test_missing_dask_is_a_clear_error(monkeypatch):
     model = builtin("tfi")
     grid = sw.make_grid(model, ["Jx=0:0.1:2"], ["Delta=-2", "gamma=1"], N=4)
     with pytest.raises(MissingDependencyError, match=r"symsteady\[dask\]"):
-        sw.sweep(model, grid, ["exact"])
+        sw.sweep(model, grid, ["exact"], serial=False)  # small work alone would run serially
     assert len(sw.sweep(model, grid, ["exact"], serial=True).run("exact").rows) == 2
 
 

@@ -18,6 +18,7 @@ import time
 from typing import Any, Mapping
 
 import numpy as np
+
 from ..algebra import Basis, Operator
 from ..errors import ParameterError
 from ..model import Model
@@ -86,10 +87,12 @@ ERROR_SAFETY, ERROR_FLOOR_ULPS = 2.0, 64.0
 def xi2_R_error(solution: ExactSolution, xi2_R: float | None = None) -> float:
     """A bound on the error of ``solution``'s ξ²_R: twice its change under the refinement step
     (the unrefined state's error, of which the refined one keeps a small fraction) plus the
-    rounding floor of the observables."""
+    rounding floor of the observables; infinite where the refinement failed."""
     if xi2_R is None:
         xi2_R = float(solution.observables()["xi2_R"])
     delta = solution.info.refinement
+    if not solution.info.correction < float("inf"):
+        return float("inf")  # the refinement failed: no bound
     floor = ERROR_FLOOR_ULPS * float(np.finfo(float).eps) * solution.space.n * max(1.0, abs(xi2_R))
     if delta is None or not np.any(delta):
         return floor

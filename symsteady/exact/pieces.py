@@ -5,7 +5,7 @@ each dissipative process r gives one sparse matrix with unit coefficient (the ch
 :class:`symsteady.liouvillian.Superoperator`, evaluated on every label by
 :func:`symsteady.exact.matrix.run_chain`); at a point only the coefficients ``h_w(p)``, ``r(p)``
 (the model's expressions at N) are evaluated and the pieces summed — a sparse linear
-combination, no re-derivation (``docs/algorithm/exact-solver.md#exact-pieces``). Pieces are
+combination, no re-derivation (``docs/algorithm/exact-convergence.md#convergence-pieces``). Pieces are
 CSC (the order the LU wants; built column by column, which is also the fast order for the COO
 conversion), in the normalised basis, without the dark state's row (the trace row replaces it).
 

@@ -39,13 +39,15 @@ from .space import KeySpace
 
 #: GMRES: tolerance of the weighted correction, relative to the weighted steady state of L0; Krylov vectors per cycle (between the
 #: bounds, within GMRES_MEMORY bytes; scipy allocates them up front, so a cycle is kept short);
-#: at most GMRES_ITERATIONS inner iterations; stalled (given up) when the residual has not
-#: halved over the last STALL_WINDOW iterations.
+#: at most GMRES_ITERATIONS inner iterations; stalled when the residual has not halved over the
+#: last STALL_WINDOW restart cycles, and then accepted if it is below ROUNDOFF_FLOOR times the
+#: weighted state's norm (the refinement step and the error bar take it from there).
 GMRES_RTOL = 1e-13
-GMRES_RESTART_MIN, GMRES_RESTART_MAX = 20, 60
-GMRES_MEMORY = 500_000_000
-GMRES_ITERATIONS = 600
-STALL_WINDOW = 120
+GMRES_RESTART_MIN, GMRES_RESTART_MAX = 20, 100
+GMRES_MEMORY = 1_000_000_000
+GMRES_ITERATIONS = 1600
+STALL_WINDOW = 2
+ROUNDOFF_FLOOR = 1e-9
 #: Tolerance of the refinement step's GMRES (the correction is needed to a few digits only).
 REFINE_RTOL = 1e-4
 #: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution.
@@ -127,18 +129,23 @@ def direct_memory_estimate(space: KeySpace) -> int:
 
 def residual_extended(A: scipy.sparse.spmatrix, x: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``b - A x`` with products and sums in extended precision (``numpy.clongdouble``), rounded
-    to double at the end; rows in chunks to bound the temporary memory."""
+    to double at the end; each row summed on its own (no differences of running sums, which
+    would cancel), rows in chunks to bound the temporary memory."""
     A = A.tocsr()
-    out = np.empty(A.shape[0], dtype=complex)
+    out = b.astype(complex)
     xe = x.astype(np.clongdouble)
     step = max(1, 4_000_000 // max(1, A.nnz // max(1, A.shape[0])))
     for start in range(0, A.shape[0], step):
         stop = min(A.shape[0], start + step)
         lo, hi = A.indptr[start], A.indptr[stop]
+        if hi == lo:
+            continue
         prod = A.data[lo:hi].astype(np.clongdouble) * xe[A.indices[lo:hi]]
-        csum = np.concatenate([[0], np.cumsum(prod)])
-        rows = A.indptr[start:stop + 1] - lo
-        out[start:stop] = (b[start:stop].astype(np.clongdouble) - (csum[rows[1:]] - csum[rows[:-1]])).astype(complex)
+        starts = A.indptr[start:stop] - lo
+        filled = starts < A.indptr[start + 1:stop + 1] - lo  # rows with entries
+        sums = np.add.reduceat(prod, starts[filled])
+        rows = np.arange(start, stop)[filled]
+        out[rows] = (b[rows].astype(np.clongdouble) - sums).astype(complex)
     return out
 
 
@@ -195,13 +202,10 @@ def _direct_lu(system: ExactLiouvillian, note: str) -> tuple[Callable[..., np.nd
     return solve, _nbytes(lu.L) + _nbytes(lu.U)
 
 
-class _Stalled(Exception):
-    """GMRES made too little progress (raised from its callback to stop it)."""
-
-
 def stalled(history: list[float], window: int = STALL_WINDOW) -> bool:
-    """GMRES' stopping rule besides convergence: the (preconditioned, relative) residual after
-    the latest iteration is not below half of what it was ``window`` iterations earlier."""
+    """GMRES' stopping rule besides convergence: the residual after the latest restart cycle
+    (``history``: one entry per cycle, the start first) is not below half of what it was
+    ``window`` cycles earlier."""
     return len(history) > window and not history[-1] < 0.5 * history[-1 - window]
 
 
@@ -221,24 +225,28 @@ def _gmres_solver(system: ExactLiouvillian, lu: Any
     op = scipy.sparse.linalg.LinearOperator((dim, dim), matvec=lambda y: w * lu.solve(A @ (y / w)), dtype=complex)
     restart = _krylov_size(dim)
 
-    def solve(r: np.ndarray, rtol: float, atol: float = 0.0) -> tuple[np.ndarray | None, int]:
+    def solve(r: np.ndarray, rtol: float, atol: float = 0.0, floor: float = 0.0
+              ) -> tuple[np.ndarray | None, int]:
+        """Restart cycles run one by one, each checked on its true (preconditioned) residual:
+        converged at ``max(rtol ||rhs||, atol)``; stopped when :func:`stalled`, accepted then
+        if the residual is below ``floor`` (the roundoff floor of the weighted operator)."""
         rhs = w * lu.solve(r)
-        if not np.any(rhs):
-            return np.zeros(dim, dtype=complex), 0
-        history: list[float] = []
+        target = max(rtol * float(np.linalg.norm(rhs)), atol)
+        y = np.zeros(dim, dtype=complex)
+        count, history = [0], [float(np.linalg.norm(rhs))]
 
-        def step(residual: float) -> None:
-            history.append(float(residual))
+        def step(_: Any) -> None:
+            count[0] += 1
+
+        while history[-1] > target and count[0] < GMRES_ITERATIONS:
+            y, _ = scipy.sparse.linalg.gmres(op, rhs, x0=y, rtol=0.0, atol=target, restart=restart,
+                                             maxiter=1, callback=step, callback_type="pr_norm")
+            history.append(float(np.linalg.norm(rhs - op.matvec(y))))
             if stalled(history):
-                raise _Stalled
-
-        try:
-            y, flag = scipy.sparse.linalg.gmres(op, rhs, rtol=rtol, atol=atol, restart=restart,
-                                                maxiter=-(-GMRES_ITERATIONS // restart), callback=step,
-                                                callback_type="pr_norm")
-        except _Stalled:
-            return None, len(history)
-        return (y / w if flag == 0 else None), len(history)
+                break
+        if history[-1] <= max(target, floor):
+            return y / w, count[0]
+        return None, count[0]
 
     return solve, 16 * dim * (restart + 4) + _nbytes(A)
 
@@ -276,8 +284,8 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
             start = x0 if x0 is not None and x0.shape == (dim,) and np.all(np.isfinite(x0)) else x_l0
             # the target is absolute, on the scale of the weighted state (a warm start that is
             # already close needs fewer iterations, not a tighter relative tolerance)
-            target = GMRES_RTOL * float(np.linalg.norm(np.exp(system.space.log_population_weight()) * x_l0))
-            delta, info.iterations = gmres(b - system.A @ start, 0.0, target)
+            scale = float(np.linalg.norm(np.exp(system.space.log_population_weight()) * x_l0))
+            delta, info.iterations = gmres(b - system.A @ start, 0.0, GMRES_RTOL * scale, ROUNDOFF_FLOOR * scale)
             info.memory_bytes = matrix_bytes + lu_bytes + krylov_bytes
             if delta is not None:
                 x = start + delta
@@ -285,7 +293,7 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
                 def solver(r: np.ndarray) -> np.ndarray:
                     d, its = gmres(r, REFINE_RTOL)
                     info.iterations += its
-                    return np.zeros(dim, dtype=complex) if d is None else d
+                    return np.full(dim, np.nan, dtype=complex) if d is None else d
             else:
                 note = (f"GMRES preconditioned by LU(L0) did not converge ({info.iterations} iterations): "
                         "the U(1)-breaking part is too strong for this preconditioner")
@@ -310,6 +318,9 @@ def refine(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, solve: Callab
     of which the refined x keeps at most a fraction) and the lower bound of κ it implies."""
     r = residual_extended(system.A, x, b)
     delta = solve(r)
+    if not np.all(np.isfinite(delta)):  # the correction's solve failed: x kept, its error unknown
+        info.correction, info.note = float("inf"), (info.note + "; " if info.note else "") + "refinement failed"
+        return x
     size_x = float(np.abs(x).max())
     info.correction = float(np.abs(delta).max()) / size_x if size_x else float("inf")
     info.refinement = delta
