@@ -208,3 +208,33 @@ def test_sweeps_choose_serial_for_small_work():
     assert choose_serial(model, small, None, None, 2)
     assert not choose_serial(model, big, None, None, 2)
     assert not choose_serial(model, small, "tcp://somewhere:8786", None, 2)
+
+
+@pytest.mark.parametrize("name, N, params", [
+    ("resonance_fluorescence", 100, {"Omega": 1.3 * 100 / 4, "Gamma": 1.0}),
+    ("driven_ising", 20, {"Omega": 1.0, "Delta": 0.5, "U": 0.5, "gamma": 1.0}),
+])
+def test_direct_memory_estimate_covers_the_lu_and_is_not_loose(name, N, params):
+    """The memory check of the direct path (docs/algorithm/exact-convergence.md#convergence-direct):
+    its estimate is at least the LU's bytes, and within 10× of them, in both sectors."""
+    from symsteady.exact import solve as solve_module
+
+    system = build_at(builtin(name), {"N": N, **params})
+    with pytest.warns(Warning):
+        _, lu_bytes = solve_module._direct_lu(system, "test")
+    estimate = solve_module.direct_memory_estimate(system.space)
+    assert lu_bytes <= estimate <= 10 * lu_bytes, (lu_bytes, estimate)
+
+
+@pytest.mark.slow
+def test_resonance_fluorescence_past_the_transition_against_puri_lawande():
+    """Past x = 1 LU(L0)-preconditioned GMRES stalls and the direct LU of the symmetric sector
+    (a 2-d lattice: little fill) takes over, at N = 300 too; the state is the Puri–Lawande one."""
+    from puri_lawande import puri_lawande_xi2
+
+    for N in (200, 300):
+        Omega = 1.3 * N / 4
+        row = exact_row("resonance_fluorescence", N, {"Omega": Omega, "Gamma": 1.0})
+        exact = puri_lawande_xi2(N, Omega, 1)
+        assert abs(row["xi2_R"] - exact) <= row["xi2_R_error"], (N, row["xi2_R"], exact, row["xi2_R_error"])
+        assert row["xi2_R_error"] < 1e-8
