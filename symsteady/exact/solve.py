@@ -60,9 +60,6 @@ DIRECT_MEMORY_FRACTION = 0.6
 #: (measured: 1.61 at N = 40, 1.59 at N = 60), and bytes per stored entry (value, index and
 #: SuperLU's bookkeeping).
 FILL, BYTES_PER_ENTRY = 1.7, 32
-#: An LU estimated below this many bytes skips the memory check (reading it costs more than
-#: such a factorisation's bookkeeping).
-SMALL_MEMORY = 2**26
 #: A U(1)-breaking L of at most this dimension is solved by a direct LU at once, ordered by
 #: SuperLU's MMD_AT_PLUS_A (bench/exact.py, xyz map at N = 20, dimension 1771: about 4x faster
 #: per point than LU(L0) + GMRES with a neighbour's warm start; at N = 20 that order fills less
@@ -186,8 +183,7 @@ def _direct_lu(system: ExactLiouvillian, note: str) -> tuple[Callable[..., np.nd
     """``(solve(r, trans), bytes)``: the LU of the full L (nested-dissection order; SuperLU's
     MMD_AT_PLUS_A up to DIRECT_FIRST_DIMENSION), after a memory check."""
     space = system.space
-    need = direct_memory_estimate(space)
-    have = available_memory() if need > SMALL_MEMORY else float("inf")
+    need, have = direct_memory_estimate(space), available_memory()
     if need > DIRECT_MEMORY_FRACTION * have:
         raise ExactSolverError(
             f"N = {space.n}: {note}, and a direct LU of dimension {space.dim} needs about "
