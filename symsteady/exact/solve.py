@@ -61,9 +61,10 @@ DIRECT_MEMORY_FRACTION = 0.6
 #: SuperLU's bookkeeping).
 FILL, BYTES_PER_ENTRY = 1.7, 32
 #: A U(1)-breaking L of at most this dimension is solved by a direct LU at once, ordered by
-#: SuperLU's MMD_AT_PLUS_A (bench/exact.py, xyz map at N = 20, dimension 1771: about 4x faster
-#: per point than LU(L0) + GMRES with a neighbour's warm start; at N = 20 that order fills less
-#: than nested dissection, which wins from N = 40 on). N = 26 has dimension 3654.
+#: SuperLU's MMD_AT_PLUS_A (bench/exact.py --map, xyz at N = 20, dimension 1771: 24 ms per point
+#: against 85 ms for LU(L0) + GMRES from the neighbour's solution; at N = 20 that order fills
+#: 171 000 entries against 274 000 for nested dissection, which wins at N >= 40 with strong
+#: breaking). N = 26 has dimension 3654; N = 30 (5456) keeps GMRES.
 DIRECT_FIRST_DIMENSION = 4000
 
 
