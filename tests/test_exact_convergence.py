@@ -116,6 +116,7 @@ def test_error_bar_grows_with_a_worse_solve(monkeypatch):
     import symsteady.exact.solve as solve_module
 
     point = {"N": 12, "J": 0.5, "delta": 0.3, "Jz": 1.0, "gamma": 1.0}
+    monkeypatch.setattr(solve_module, "DIRECT_FIRST_DIMENSION", 0)  # the GMRES path
     tight = exact_solve(builtin("xyz"), point)
     monkeypatch.setattr(solve_module, "GMRES_RTOL", 1e-5)
     loose = exact_solve(builtin("xyz"), point)

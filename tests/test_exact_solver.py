@@ -211,9 +211,26 @@ def test_solver_paths_and_iterations():
     assert np.linalg.norm(gm.x) <= 1 + 1e-12
 
 
+def test_small_broken_systems_take_the_direct_lu_at_once_and_agree_with_gmres(monkeypatch):
+    """Up to DIRECT_FIRST_DIMENSION a U(1)-breaking L is factored directly (no warning, a
+    condition estimate from the LU); the state is GMRES' to rounding."""
+    point = {"N": 12, **PARAMS["xyz"], "delta": 0.3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        direct = exact_solve(builtin("xyz"), point)
+    assert direct.info.method == "direct" and direct.info.note == "" and direct.info.iterations == 0
+    assert direct.info.condition_kind == "onenormest" and direct.info.backward_error < 1e-14
+    monkeypatch.setattr(symsteady.exact.solve, "DIRECT_FIRST_DIMENSION", 0)
+    gm = exact_solve(builtin("xyz"), point)
+    assert gm.info.method == "gmres"
+    assert np.abs(direct.x - gm.x).max() <= 1e-12 * np.abs(gm.x).max()
+    assert direct.expect(("p", "m")) == pytest.approx(gm.expect(("p", "m")), rel=1e-12)
+
+
 def test_gmres_failure_falls_back_to_direct_solve_and_says_so(monkeypatch):
     point = {"N": 8, **PARAMS["driven_ising"]}
     want = exact_observables_at(builtin("driven_ising"), point)
+    monkeypatch.setattr(symsteady.exact.solve, "DIRECT_FIRST_DIMENSION", 0)  # the GMRES path
     monkeypatch.setattr(symsteady.exact.solve, "GMRES_ITERATIONS", 2)
     monkeypatch.setattr(symsteady.exact.solve, "GMRES_RESTART_MAX", 2)
     monkeypatch.setattr(symsteady.exact.solve, "GMRES_RESTART_MIN", 2)
@@ -223,9 +240,10 @@ def test_gmres_failure_falls_back_to_direct_solve_and_says_so(monkeypatch):
     assert_agree(solution.observables(), want, 8, 1e-12)
 
 
-def test_singular_L0_falls_back_and_the_fully_mixed_state_has_no_squeezing():
+def test_singular_L0_falls_back_and_the_fully_mixed_state_has_no_squeezing(monkeypatch):
     """Drive and dephasing without emission: L0 is singular (every population is steady), L is
     not (the unique steady state is 1/2^N); its mean spin vanishes, so ξ² is undefined (NaN)."""
+    monkeypatch.setattr(symsteady.exact.solve, "DIRECT_FIRST_DIMENSION", 0)  # the GMRES path
     model = Model("J*Sz + Om*Sx", local_dephasing="g")
     with pytest.warns(ExactSolverWarning, match="L0"):
         solution = exact_solve(model, {"N": 5, "J": 0.7, "Om": 0.4, "g": 0.3})

@@ -62,7 +62,7 @@ def exact_solve(model: Model, point: Mapping[str, Any]) -> ExactSolution:
     >>> from symsteady import builtin, exact_solve
     >>> s = exact_solve(builtin("tfi"), {"N": 20, "Jx": 0.1, "Delta": -1.0, "gamma": 1.0})
     >>> round(float(s.observables()["xi2_R"]), 6), s.info.method
-    (0.837607, 'gmres')
+    (0.837607, 'direct')
     """
     return solve_at(model, check_points(model, [point])[0])
 

@@ -23,6 +23,27 @@ from .solve import SolveInfo
 from .space import KeySpace, log_binomial
 
 
+def trace_functional(space: KeySpace, word: Word) -> tuple[np.ndarray, np.ndarray]:
+    """``(positions, weights)`` with ``Tr(word rho) = sum(weights * x[positions])`` for every
+    state x on ``space``: the word's chain on the labels near the diagonal, traced in log space;
+    computed once per (space, word) and kept on the space (a sweep's points at one N share it)."""
+    cache = space.__dict__.setdefault("_trace_functionals", {})
+    if word in cache:
+        return cache[word]
+    labels, n, basis = space.labels, space.n, space.basis
+    reach = len(word)
+    near = np.abs(labels[0] - labels[1]) <= reach
+    if len(labels) == 3:
+        near &= np.minimum(labels[0], labels[1]) - labels[2] <= reach
+    near = np.flatnonzero(near)
+    src, cf, targets = run_chain(basis, basis.word_chain(word, "ket"), tuple(lab[near] for lab in labels), n)
+    traced = np.asarray(basis.traced(*targets), dtype=bool)
+    pos = near[src[traced]]
+    log_ratio = log_binomial(n, targets[0][traced], space.log_fact) - space.log_norm[pos]
+    cache[word] = pos, cf[traced] * np.exp(log_ratio)
+    return cache[word]
+
+
 @dataclass
 class ExactSolution:
     """An exact steady state ``rho = sum_j x[j] B̂_j`` in the normalised basis of ``space``
@@ -55,18 +76,8 @@ class ExactSolution:
 
     def expect(self, word: Word) -> complex:
         """``Tr(word rho)``: the word's chain on the labels near the diagonal, traced in log space."""
-        labels, n = self.space.labels, self.space.n
-        reach = len(word)
-        near = np.abs(labels[0] - labels[1]) <= reach
-        if len(labels) == 3:
-            near &= np.minimum(labels[0], labels[1]) - labels[2] <= reach
-        near = np.flatnonzero(near)
-        src, cf, targets = run_chain(self.basis, self.basis.word_chain(word, "ket"),
-                                     tuple(lab[near] for lab in labels), n)
-        traced = np.asarray(self.basis.traced(*targets), dtype=bool)
-        pos = near[src[traced]]
-        log_ratio = log_binomial(n, targets[0][traced], self.space.log_fact) - self.space.log_norm[pos]
-        return complex(np.sum(cf[traced] * np.exp(log_ratio) * self.x[pos]))
+        pos, weight = trace_functional(self.space, word)
+        return complex(np.sum(weight * self.x[pos]))
 
     def moments(self) -> tuple[list[complex], list[list[complex]]]:
         """Mean spin and symmetrised second moments (the observable code of the series)."""

@@ -8,8 +8,10 @@ Paths (``docs/algorithm/exact-convergence.md#convergence-paths``):
   neighbour's solution in a sweep, else L0's steady state), preconditioned by LU(L0), in
   unknowns weighted to the population scale (its tolerance is the moments'); it converges
   fast while the breaking part is weak;
-* ``"direct"``: a sparse LU of the full L in a nested-dissection order
-  (:mod:`symsteady.exact.ordering`), when GMRES does not converge (or L0 is singular) and its
+* ``"direct"``: a sparse LU of the full L, straight away when the dimension is at most
+  DIRECT_FIRST_DIMENSION (there one LU of L costs less than LU(L0) plus GMRES, and it gives the
+  refinement and the condition estimate), else in a nested-dissection order
+  (:mod:`symsteady.exact.ordering`) when GMRES does not converge (or L0 is singular) and its
   estimated memory fits (DIRECT_MEMORY_FRACTION of the available memory); otherwise an
   :class:`~symsteady.errors.ExactSolverError` naming the memory it would need.
 
@@ -60,6 +62,12 @@ DIRECT_MEMORY_FRACTION = 0.6
 #: fluorescence past the transition: 7.2 at N = 100, 7.8 at N = 200, 8.4 at N = 300); bytes per
 #: stored entry (value, index and SuperLU's bookkeeping).
 FILL, FILL_2D, BYTES_PER_ENTRY = 1.7, 10.0, 32
+#: A U(1)-breaking L of at most this dimension is solved by a direct LU at once, ordered by
+#: SuperLU's MMD_AT_PLUS_A (bench/exact.py --map, xyz at N = 20, dimension 1771: 24 ms per point
+#: against 85 ms for LU(L0) + GMRES from the neighbour's solution; at N = 20 that order fills
+#: 171 000 entries against 274 000 for nested dissection, which wins at N >= 40 with strong
+#: breaking). N = 26 has dimension 3654; N = 30 (5456) keeps GMRES.
+DIRECT_FIRST_DIMENSION = 4000
 
 
 @dataclass
@@ -177,7 +185,8 @@ def _singular(system: ExactLiouvillian) -> NonUniqueSteadyStateError:
 
 
 def _direct_lu(system: ExactLiouvillian, note: str) -> tuple[Callable[..., np.ndarray], int]:
-    """``(solve(r, trans), bytes)``: the nested-dissection LU of the full L, after a memory check."""
+    """``(solve(r, trans), bytes)``: the LU of the full L (nested-dissection order; SuperLU's
+    MMD_AT_PLUS_A up to DIRECT_FIRST_DIMENSION), after a memory check."""
     space = system.space
     need, have = direct_memory_estimate(space), available_memory()
     if need > DIRECT_MEMORY_FRACTION * have:
@@ -189,9 +198,11 @@ def _direct_lu(system: ExactLiouvillian, note: str) -> tuple[Callable[..., np.nd
     if note:
         warnings.warn(ExactSolverWarning(f"N = {space.n}: {note}; solving L by a direct sparse LU "
                                          "instead (slower)"), stacklevel=5)
-    p = nested_dissection(system.A, space.labels)
+    small = space.dim <= DIRECT_FIRST_DIMENSION
+    p = np.arange(space.dim) if small else nested_dissection(system.A, space.labels)
     try:
-        lu = scipy.sparse.linalg.splu(system.A[p][:, p].tocsc(), permc_spec="NATURAL",
+        lu = scipy.sparse.linalg.splu((system.A if small else system.A[p][:, p]).tocsc(),
+                                      permc_spec="MMD_AT_PLUS_A" if small else "NATURAL",
                                       diag_pivot_thresh=0.001, options={"SymmetricMode": True})
     except RuntimeError:
         raise _singular(system) from None
@@ -199,6 +210,8 @@ def _direct_lu(system: ExactLiouvillian, note: str) -> tuple[Callable[..., np.nd
         raise _singular(system)
 
     def solve(r: np.ndarray, trans: str = "N") -> np.ndarray:
+        if small:
+            return lu.solve(np.ascontiguousarray(r, dtype=complex), trans=trans)
         out = np.empty_like(r, dtype=complex)
         out[p] = lu.solve(np.ascontiguousarray(r[p], dtype=complex), trans=trans)
         return out
@@ -271,7 +284,8 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
     b = _rhs(system)
     info = SolveInfo(method="lu", dimension=dim)
     matrix_bytes = _nbytes(system.A) + (_nbytes(system.A0) if system.A0 is not system.A else 0)
-    lu, note = _lu_of_l0(system)
+    direct_first = system.broken and dim <= DIRECT_FIRST_DIMENSION
+    lu, note = (None, "") if direct_first else _lu_of_l0(system)
     solver: Callable[..., np.ndarray] | None = None
     full_lu: Callable[..., np.ndarray] | None = None
     x = None
