@@ -23,7 +23,7 @@ from typing import Mapping
 import numpy as np
 
 from ..algebra import Basis, Key, OrbitBasis
-from .space import log_binomial, log_factorials
+from .space import log_binomial, log_factorials, log_norms
 
 Blocks = dict[float, tuple[np.ndarray, int]]
 
@@ -152,9 +152,7 @@ def normalised_arrays(basis: Basis, n: int, op: Mapping[Key, complex]
     ``B̂ = B / ||B||`` and ``log ||B||`` (the layout of an exact solution)."""
     keys = [key for key, v in op.items() if complex(v) != 0]
     labels = tuple(np.array([key[i] for key in keys], dtype=int) for i in range(len(basis.dark)))
-    log_fact = log_factorials(n)
-    log_norm = 0.5 * sum((log_binomial(nn, kk, log_fact) for nn, kk in basis.norm2_binomials(*labels, n)),
-                         np.zeros(len(keys)))
+    log_norm = log_norms(basis, labels, n, log_factorials(n))
     values = np.array([complex(op[key]) for key in keys], dtype=complex) * np.exp(log_norm)
     return labels, values, log_norm
 

@@ -67,6 +67,12 @@ def exact_dimension(model: "Model", n: int) -> int:
     return math.comb(n + 3, 3) if model.has_local_processes else (n + 1) ** 2
 
 
+def log_norms(basis: Basis, labels: Labels, n: int, log_fact: np.ndarray) -> np.ndarray:
+    """``log ||B(label)||`` (Hilbert–Schmidt) of each label at N = n, from the basis' binomials."""
+    return 0.5 * sum((log_binomial(nn, kk, log_fact) for nn, kk in basis.norm2_binomials(*labels, n)),
+                     np.zeros(len(labels[0])))
+
+
 @dataclass
 class KeySpace:
     """All labels at one N, their positions, and their log Hilbert–Schmidt norms."""
@@ -83,8 +89,7 @@ class KeySpace:
         self.table = np.full((self.n + 1,) * len(self.labels), -1, dtype=INDEX)
         self.table[self.labels] = np.arange(self.dim, dtype=INDEX)
         self.log_fact = log_factorials(self.n)
-        self.log_norm = 0.5 * sum(log_binomial(nn, kk, self.log_fact) for nn, kk in
-                                  self.basis.norm2_binomials(*self.labels, self.n))
+        self.log_norm = log_norms(self.basis, self.labels, self.n, self.log_fact)
 
     @property
     def dim(self) -> int:
