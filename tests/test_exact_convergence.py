@@ -161,7 +161,10 @@ def test_stall_rule():
     assert not stalled([1.0, 0.1, 0.01, 0.001], window=2)
 
 
-def test_warm_start_gives_the_same_state_in_fewer_iterations():
+def test_warm_start_gives_the_same_state_in_fewer_iterations(monkeypatch):
+    import symsteady.exact.solve as solve_module
+
+    monkeypatch.setattr(solve_module, "DIRECT_FIRST_DIMENSION", 0)  # the GMRES path
     model = builtin("xyz")
     p1, p2 = check_points(model, [{"N": 30, "J": 0.5, "delta": 0.2, "Jz": 1.0, "gamma": 1.0},
                                   {"N": 30, "J": 0.5, "delta": 0.21, "Jz": 1.0, "gamma": 1.0}])

@@ -15,7 +15,6 @@ dissipator), L1 the rest; :mod:`symsteady.exact.pieces` assembles both from fixe
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -24,10 +23,10 @@ import scipy.sparse
 
 from ..algebra import Basis, Chain, OrbitBasis
 from ..errors import ExactSolverError
-from .space import INDEX, KeySpace, Labels
+from .space import INDEX, KeySpace, Labels, sector_dimension
 
-#: Largest number of basis elements the double-precision solver accepts (N = 200 has 1.37e6;
-#: memory grows by about 1 kB per element).
+#: Largest number of basis elements the double-precision solver accepts (N = 200 has 1.37e6
+#: labels, 0.69e6 in the charge sector of xyz; memory grows by about 1 kB per element).
 MAX_EXACT_DIMENSION = 6_000_000
 
 
@@ -65,6 +64,8 @@ def _entries(space: KeySpace, terms: list[tuple[complex, Chain]]
             continue
         src, cf, targets = run_chain(space.basis, chain, space.labels, space.n)
         rows = space.index(targets)
+        if rows.size and rows.min() < 0:
+            raise ExactSolverError(f"a term of L leaves the charge sector q ≡ 0 (mod {space.period})")
         scale = np.exp(space.log_norm[rows] - space.log_norm[src])
         yield rows, src, complex(factor) * (cf * scale)
 
@@ -104,12 +105,14 @@ class ExactLiouvillian:
     broken: bool  # L has a U(1)-breaking part (L1 != 0)
 
 
-def check_size(basis: Basis, n: int) -> int:
-    """The dimension of the exact space at N = n, or a clear error when it is too large."""
-    dim = math.comb(n + 3, 3) if isinstance(basis, OrbitBasis) else (n + 1) ** 2
+def check_size(basis: Basis, n: int, period: int = 1) -> int:
+    """The dimension of the exact space at N = n (charge sector ``q ≡ 0 mod period``), or a
+    clear error when it is too large."""
+    dim = sector_dimension(isinstance(basis, OrbitBasis), n, period)
     if dim > MAX_EXACT_DIMENSION:
         raise ExactSolverError(
             f"N = {n} needs {dim} {basis.name} basis elements, more than the exact solver's limit "
-            f"of {MAX_EXACT_DIMENSION} (about N = 325 with local processes)"
+            f"of {MAX_EXACT_DIMENSION} (with local processes about N = 325, or N = 410 in a "
+            f"charge sector of period 2)"
         )
     return dim

@@ -30,7 +30,7 @@ from ..model import Model
 from ..points import point_field
 from ..spinpoly import charge
 from .matrix import ExactLiouvillian, check_size, normalised_matrix, trace_row
-from .space import KeySpace
+from .space import KeySpace, charge_period
 
 #: Largest total size (bytes) of one model's pieces kept in the cache (about N = 200 with
 #: local processes); larger ones are rebuilt at every point.
@@ -153,8 +153,9 @@ def build_pieces(model: Model, n: int) -> LiouvillianPieces:
     """Every piece of ``model`` at N = n (no cache; :func:`pieces_for` caches)."""
     numbers, _, _ = point_field(model, {"N": n})
     basis = make_basis(model, numbers)
-    check_size(basis, n)
-    space = KeySpace(basis, n)
+    period = charge_period(model)
+    check_size(basis, n, period)
+    space = KeySpace(basis, n, period)
     one = numbers.convert(sympy.Integer(1))
     pieces = []
     for word, expr in model.poly.items():
