@@ -56,22 +56,31 @@ def run_chain(basis: Basis, chain: Chain, labels: Labels, n: int
     return src, coeff, targets
 
 
+def term_entries(space: KeySpace, chain: Chain) -> tuple[np.ndarray, np.ndarray, Labels, np.ndarray]:
+    """One chain on every label of ``space``: ``(source positions, target positions, target
+    labels, values)``, the values real and in the normalised basis, ``cf exp(ℓ_target - ℓ_source)``
+    (duplicates not merged)."""
+    src, cf, targets = run_chain(space.basis, chain, space.labels, space.n)
+    rows = space.index(targets)
+    if rows.size and rows.min() < 0:
+        raise ExactSolverError(f"a term of L leaves the charge sector q ≡ 0 (mod {space.period})")
+    return src, rows, targets, cf * np.exp(space.log_norm[rows] - space.log_norm[src])
+
+
 def _entries(space: KeySpace, terms: list[tuple[complex, Chain]]
              ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """COO pieces ``(rows, cols, values)`` of ``L̂``, one per nonzero term."""
     for factor, chain in terms:
         if factor == 0:
             continue
-        src, cf, targets = run_chain(space.basis, chain, space.labels, space.n)
-        rows = space.index(targets)
-        if rows.size and rows.min() < 0:
-            raise ExactSolverError(f"a term of L leaves the charge sector q ≡ 0 (mod {space.period})")
-        scale = np.exp(space.log_norm[rows] - space.log_norm[src])
-        yield rows, src, complex(factor) * (cf * scale)
+        src, rows, _, values = term_entries(space, chain)
+        yield rows, src, complex(factor) * values
 
 
 def normalised_matrix(space: KeySpace, terms: list[tuple[complex, Chain]]) -> scipy.sparse.csc_matrix:
-    """``L̂`` (normalised basis) of a superoperator given by its terms, as CSC (duplicates summed).
+    """``L̂`` (normalised basis) of a superoperator given by its terms, as CSC (duplicates summed);
+    the solver assembles the same entries from pieces (:mod:`symsteady.exact.pieces`), this is
+    the plain reference the tests hold them against.
 
     Built as the CSR of the transpose (the sources come nearly sorted, so the conversion
     writes memory in order: measured 2x faster than the COO -> CSR of L itself), read as CSC."""
