@@ -219,7 +219,7 @@ def test_pieces_pattern_is_sorted_csc_and_each_piece_is_its_superoperator(model,
         want = normalised_matrix(built.space, S.terms).toarray()
         want[-1] = 0
         got = np.zeros((dim, dim), dtype=complex)
-        got[P.indices[piece.positions], cols[piece.positions]] = piece.values
+        got[P.indices[piece.positions], cols[piece.positions]] = piece.phase * piece.values
         assert np.abs(got - want).max() <= 1e-14 * max(1.0, np.abs(want).max())
         assert len(np.unique(piece.positions)) == len(piece.positions)
     traced = np.zeros(P.nnz, dtype=bool)

@@ -54,11 +54,14 @@ _WIDTH = 2 * SHIFT_BOUND + 1
 
 @dataclass
 class Piece:
-    """One term of L with unit coefficient: ``values`` at ``positions`` of the common pattern
-    (normalised basis, dark row dropped), ``coefficient`` (its sympy expression in the
-    parameters and N), ``breaking`` (a Hamiltonian word of nonzero U(1) charge)."""
+    """One term of L with unit coefficient: ``phase * values`` at ``positions`` of the common
+    pattern (normalised basis, dark row dropped; ``values`` real where the piece is a real
+    multiple of one phase — every word's ``-i[w, .]`` and every dissipator — which halves its
+    memory), ``coefficient`` (its sympy expression in the parameters and N), ``breaking`` (a
+    Hamiltonian word of nonzero U(1) charge)."""
 
     values: np.ndarray
+    phase: complex
     positions: np.ndarray
     coefficient: sympy.Expr
     breaking: bool
@@ -137,7 +140,7 @@ class LiouvillianPieces:
                 data[self.trace_positions] += scale * self.trace_values
                 data0 = data[self.positions0]
                 broken = True
-            data[p.positions] += c * p.values
+            data[p.positions] += (c * p.phase) * p.values
             if not p.breaking:
                 scale += abs(c) * p.largest
         if not broken:
@@ -151,12 +154,13 @@ class LiouvillianPieces:
 
 @dataclass
 class _Entries:
-    """One piece's entries by (source position, shift code), duplicates summed."""
+    """One piece's entries by (source position, shift code), duplicates summed: ``phase * values``."""
 
     src: np.ndarray
     code: np.ndarray
     rows: np.ndarray
     values: np.ndarray
+    phase: complex = 1.0
 
 
 def _shift_code(space: KeySpace, src: np.ndarray, targets: tuple[np.ndarray, ...]) -> np.ndarray:
@@ -207,12 +211,13 @@ def _piece_entries(space: KeySpace, terms: list[tuple[Any, Chain]]) -> _Entries:
     if im is not None:
         nonzero |= im != 0
     nz = np.flatnonzero(nonzero)
-    values = np.zeros(len(nz), dtype=complex)
-    if re is not None:
-        values.real = re[nz]
-    if im is not None:
-        values.imag = im[nz]
-    return _Entries((nz // width).astype(INDEX), codes[nz % width].astype(np.int32), rows_at[nz], values)
+    if im is None:
+        values, phase = re[nz], 1.0
+    elif re is None:
+        values, phase = im[nz], 1j
+    else:
+        values, phase = re[nz] + 1j * im[nz], 1.0
+    return _Entries((nz // width).astype(INDEX), codes[nz % width].astype(np.int32), rows_at[nz], values, phase)
 
 
 def _shift_ranks(space: KeySpace, codes: np.ndarray) -> tuple[np.ndarray, int]:
@@ -283,7 +288,7 @@ def build_pieces(model: Model, n: int) -> LiouvillianPieces:
     entries = [_piece_entries(space, S.terms) for S, _, _ in specs]
     cols, vals, rhs = trace_row(space, 1.0)
     pattern, positions, trace_positions = assemble(space, entries, cols)
-    pieces = [Piece(e.values, pos, sympy.sympify(expr), breaking)
+    pieces = [Piece(e.values, e.phase, pos, sympy.sympify(expr), breaking)
               for e, pos, (_, expr, breaking) in zip(entries, positions, specs)]
     return LiouvillianPieces(space, pieces, vals, trace_positions, rhs, pattern)
 
