@@ -46,7 +46,10 @@ def run_chain(basis: Basis, chain: Chain, labels: Labels, n: int
             t = tuple(np.broadcast_to(x, src.shape) for x in t)
             cf = np.broadcast_to(np.asarray(cf, dtype=float), src.shape)
             keep = np.asarray(basis.valid_labels(*t, n), dtype=bool) & (cf != 0)
-            parts.append((src[keep], coeff[keep] * cf[keep], tuple(x[keep].astype(INDEX, copy=False) for x in t)))
+            if keep.all():  # no copies (the common case of a step's main branch)
+                parts.append((src, coeff * cf, tuple(np.ascontiguousarray(x, dtype=INDEX) for x in t)))
+            else:
+                parts.append((src[keep], coeff[keep] * cf[keep], tuple(x[keep].astype(INDEX, copy=False) for x in t)))
         if len(parts) == 1:
             src, coeff, targets = parts[0]
             continue

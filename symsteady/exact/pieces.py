@@ -47,9 +47,9 @@ from .space import INDEX, KeySpace, charge_period
 PIECE_CACHE_BYTES = 3_000_000_000
 #: Most (model, N) entries kept (least recently used dropped first).
 PIECE_CACHE_ENTRIES = 4
-#: Largest change of one label coordinate under one chain (a word of at most this many letters).
+#: Most steps of one chain (a word of at most this many letters), hence the largest change of a
+#: label coordinate under it (every rule of :mod:`symsteady.algebra` moves each by at most one).
 SHIFT_BOUND = 15
-_WIDTH = 2 * SHIFT_BOUND + 1
 
 
 @dataclass
@@ -163,17 +163,42 @@ class _Entries:
     phase: complex = 1.0
 
 
+def _packed(space: KeySpace, labels: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Labels as one integer in base ``_base(space)`` (the first coordinate most significant)."""
+    base, out = _base(space), np.zeros(len(labels[0]), dtype=np.int32)
+    for lab in labels:
+        out *= base
+        out += lab
+    return out
+
+
+def _base(space: KeySpace) -> int:
+    """A base above every coordinate (N) and above twice the largest shift."""
+    return max(space.n + 1, 2 * SHIFT_BOUND + 1)
+
+
 def _shift_code(space: KeySpace, src: np.ndarray, targets: tuple[np.ndarray, ...]) -> np.ndarray:
-    """``target - label[src]`` per coordinate, packed into one small integer."""
-    code = np.zeros(len(src), dtype=np.int32)
-    for lab, t in zip(space.labels, targets):
-        d = t - lab[src]
-        if d.size and np.abs(d).max() > SHIFT_BOUND:
-            raise ExactSolverError(f"a term of L moves a label by more than {SHIFT_BOUND}: a word longer "
-                                   f"than {SHIFT_BOUND} letters")
-        code *= _WIDTH
-        code += d + SHIFT_BOUND
+    """``target - label[src]`` packed into one small non-negative integer: the difference of the
+    packed labels (one gather instead of one per coordinate), offset by the smallest shift's."""
+    if "_packed" not in space.__dict__:
+        space.__dict__["_packed"] = _packed(space, space.labels)
+    code = _packed(space, targets)
+    code -= space.__dict__["_packed"][src]
+    code += _packed(space, (np.full(1, SHIFT_BOUND),) * len(targets))[0]
     return code
+
+
+def _shifts(space: KeySpace, codes: np.ndarray) -> list[np.ndarray]:
+    """The coordinate shifts of shift codes (first coordinate first); an error beyond SHIFT_BOUND."""
+    base, rest, out = _base(space), codes.astype(np.int64) - _packed(space, (np.full(1, SHIFT_BOUND),) * len(space.labels))[0], []
+    for _ in space.labels:
+        d = (rest + SHIFT_BOUND) % base - SHIFT_BOUND
+        out.append(d)
+        rest = (rest - d) // base
+    if codes.size and (np.abs(np.array(out)).max() > SHIFT_BOUND or np.any(rest)):
+        raise ExactSolverError(f"a term of L moves a label by more than {SHIFT_BOUND}: a word longer "
+                               f"than {SHIFT_BOUND} letters")
+    return out[::-1]
 
 
 def _piece_entries(space: KeySpace, terms: list[tuple[Any, Chain]]) -> _Entries:
@@ -183,10 +208,11 @@ def _piece_entries(space: KeySpace, terms: list[tuple[Any, Chain]]) -> _Entries:
     for factor, chain in terms:
         if factor == 0:
             continue
+        if len(chain) > SHIFT_BOUND:  # a rule step moves each coordinate by at most one
+            raise ExactSolverError(f"a term of L has {len(chain)} steps, more than the exact solver's "
+                                   f"{SHIFT_BOUND}: a word longer than {SHIFT_BOUND} letters")
         src, rows, targets, values = term_entries(space, chain)
-        keep = rows != space.dim - 1
-        src, rows, values = src[keep], rows[keep], values[keep]
-        parts.append((src, _shift_code(space, src, tuple(t[keep] for t in targets)), rows, complex(factor), values))
+        parts.append((src, _shift_code(space, src, targets), rows, complex(factor), values))
     if not parts:
         empty = np.zeros(0, dtype=INDEX)
         return _Entries(empty, empty.astype(np.int32), empty, np.zeros(0, dtype=complex))
@@ -211,6 +237,7 @@ def _piece_entries(space: KeySpace, terms: list[tuple[Any, Chain]]) -> _Entries:
     if im is not None:
         nonzero |= im != 0
     nz = np.flatnonzero(nonzero)
+    nz = nz[rows_at[nz] != space.dim - 1]  # the dark state's row: the trace row's place
     if im is None:
         values, phase = re[nz], 1.0
     elif re is None:
@@ -225,12 +252,7 @@ def _shift_ranks(space: KeySpace, codes: np.ndarray) -> tuple[np.ndarray, int]:
     the key order, by the source's charge class (``q + Q`` for ``|q| <= Q``, else ``2Q + 1``;
     Q the largest charge shift): order by (target charge = 0, charge shift, -(a + b) shift,
     c shift), the key order of :func:`symsteady.exact.space.all_labels`."""
-    d = []
-    rest = codes.astype(np.int64)
-    for _ in space.labels:
-        d.append(rest % _WIDTH - SHIFT_BOUND)
-        rest = rest // _WIDTH
-    d = d[::-1]
+    d = _shifts(space, codes)
     dq, ds = d[0] - d[1], d[0] + d[1]
     dc = d[2] if len(d) == 3 else np.zeros_like(dq)
     Q = int(np.abs(dq).max(initial=0))
