@@ -92,7 +92,7 @@ class Pattern:
 
     def restricted(self, keep: np.ndarray) -> "Pattern":
         """The entries where ``keep`` (a mask over this pattern's entries) holds."""
-        indptr = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])[self.indptr]
+        indptr = np.concatenate([[0], np.cumsum(keep, dtype=self.indptr.dtype)])[self.indptr]
         return Pattern(self.indices[keep], indptr.astype(self.indptr.dtype), self.dim)
 
 
@@ -179,25 +179,28 @@ def _base(space: KeySpace) -> int:
 
 def _shift_code(space: KeySpace, src: np.ndarray, targets: tuple[np.ndarray, ...]) -> np.ndarray:
     """``target - label[src]`` packed into one small non-negative integer: the difference of the
-    packed labels (one gather instead of one per coordinate), offset by the smallest shift's."""
+    packed labels (one gather instead of one per coordinate) plus :func:`_code_offset`."""
     if "_packed" not in space.__dict__:
         space.__dict__["_packed"] = _packed(space, space.labels)
     code = _packed(space, targets)
     code -= space.__dict__["_packed"][src]
-    code += _packed(space, (np.full(1, SHIFT_BOUND),) * len(targets))[0]
+    code += _code_offset(space)
     return code
 
 
+def _code_offset(space: KeySpace) -> int:
+    """The packed value of the shift (SHIFT_BOUND, ...): codes of all shifts are then >= 0."""
+    return int(_packed(space, (np.full(1, SHIFT_BOUND),) * len(space.labels))[0])
+
+
 def _shifts(space: KeySpace, codes: np.ndarray) -> list[np.ndarray]:
-    """The coordinate shifts of shift codes (first coordinate first); an error beyond SHIFT_BOUND."""
-    base, rest, out = _base(space), codes.astype(np.int64) - _packed(space, (np.full(1, SHIFT_BOUND),) * len(space.labels))[0], []
+    """The coordinate shifts of shift codes, first coordinate first (each within SHIFT_BOUND,
+    below half the base: the digits are unique)."""
+    base, rest, out = _base(space), codes.astype(np.int64) - _code_offset(space), []
     for _ in space.labels:
         d = (rest + SHIFT_BOUND) % base - SHIFT_BOUND
         out.append(d)
         rest = (rest - d) // base
-    if codes.size and (np.abs(np.array(out)).max() > SHIFT_BOUND or np.any(rest)):
-        raise ExactSolverError(f"a term of L moves a label by more than {SHIFT_BOUND}: a word longer "
-                               f"than {SHIFT_BOUND} letters")
     return out[::-1]
 
 
@@ -217,7 +220,7 @@ def _piece_entries(space: KeySpace, terms: list[tuple[Any, Chain]]) -> _Entries:
         empty = np.zeros(0, dtype=INDEX)
         return _Entries(empty, empty.astype(np.int32), empty, np.zeros(0, dtype=complex))
     codes = np.flatnonzero(np.bincount(np.concatenate([p[1] for p in parts]), minlength=1))
-    slot = np.zeros(int(codes[-1]) + 1, dtype=np.int64)
+    slot = np.zeros(int(codes[-1]) + 1, dtype=np.int32)
     slot[codes] = np.arange(len(codes))
     width, size = len(codes), space.dim * len(codes)
     keys = [p[0].astype(np.int64) * width + slot[p[1]] for p in parts]
@@ -274,19 +277,26 @@ def assemble(space: KeySpace, entries: list[_Entries], trace_cols: np.ndarray
     slot[codes] = np.arange(len(codes))
     rank, Q = _shift_ranks(space, codes)
     width = len(codes) + 1  # the last slot of a column: the trace row
-    q = space.labels[0].astype(np.int64) - space.labels[1]
+    key_type = INDEX if dim * width < 2**31 else np.int64  # 4-byte slots halve the passes' memory
+    q = space.labels[0] - space.labels[1]
     cls = np.where(np.abs(q) <= Q, q + Q, 2 * Q + 1)
-    keys = [e.src.astype(np.int64) * width + rank[cls[e.src], slot[e.code]] for e in entries]
-    trace_keys = trace_cols.astype(np.int64) * width + (width - 1)
+    rank = rank.astype(key_type)
+    keys = []
+    for e in entries:
+        k = e.src.astype(key_type)
+        k *= width
+        k += rank[cls[e.src], slot[e.code]]
+        keys.append(k)
+    trace_keys = trace_cols.astype(key_type) * width + (width - 1)
     occupied = np.zeros(dim * width, dtype=bool)
     for k in keys:
         occupied[k] = True
     occupied[trace_keys] = True
-    total = np.cumsum(occupied, dtype=np.int64)
-    nnz = int(total[-1]) if len(total) else 0
-    index_type = INDEX if nnz < 2**31 else np.int64
-    place = (total - 1).astype(index_type)
-    del total
+    place = np.cumsum(occupied, dtype=key_type)  # nnz <= dim * width: the same type holds it
+    del occupied
+    nnz = int(place[-1]) if len(place) else 0
+    place -= 1
+    index_type = key_type
     indptr = np.concatenate([[0], place.reshape(dim, width)[:, -1].astype(np.int64) + 1]).astype(index_type)
     indices = np.empty(nnz, dtype=INDEX)
     positions = [place[k] for k in keys]
