@@ -201,10 +201,13 @@ def test_pieces_combine_to_the_liouvillian(name, params):
            local_dephasing="f", collective_emission="G"), 11),
     (Model("J*Sz + U*Sz**2/N", collective_emission="G", collective_dephasing="f"), 14),
 ])
-def test_pieces_pattern_is_sorted_csc_and_each_piece_is_its_superoperator(model, N):
+@pytest.mark.parametrize("chunk", [17, 1 << 15])
+def test_pieces_pattern_is_sorted_csc_and_each_piece_is_its_superoperator(model, N, chunk, monkeypatch):
     """The slot-built pattern (docs/algorithm/exact-convergence.md#convergence-pieces) has sorted
     row indices, and every piece at its positions is the plain COO matrix of its superoperator
-    (dark row dropped); L0's pattern holds exactly the non-breaking pieces and the trace row."""
+    (dark row dropped); L0's pattern holds exactly the non-breaking pieces and the trace row.
+    Sources in chunks of 17 labels (shifts first met in later chunks) or all at once."""
+    monkeypatch.setattr(pieces_module, "CHUNK_LABELS", chunk)
     built = pieces_module.build_pieces(model, N)
     P, dim = built.pattern, built.space.dim
     cols = np.repeat(np.arange(dim), np.diff(P.indptr))

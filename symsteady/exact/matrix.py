@@ -59,11 +59,14 @@ def run_chain(basis: Basis, chain: Chain, labels: Labels, n: int
     return src, coeff, targets
 
 
-def term_entries(space: KeySpace, chain: Chain) -> tuple[np.ndarray, np.ndarray, Labels, np.ndarray]:
-    """One chain on every label of ``space``: ``(source positions, target positions, target
-    labels, values)``, the values real and in the normalised basis, ``cf exp(ℓ_target - ℓ_source)``
-    (duplicates not merged)."""
-    src, cf, targets = run_chain(space.basis, chain, space.labels, space.n)
+def term_entries(space: KeySpace, chain: Chain, start: int = 0, stop: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, Labels, np.ndarray]:
+    """One chain on the labels ``start:stop`` of ``space`` (all by default): ``(source positions,
+    target positions, target labels, values)``, the values real and in the normalised basis,
+    ``cf exp(ℓ_target - ℓ_source)`` (duplicates not merged)."""
+    src, cf, targets = run_chain(space.basis, chain, tuple(lab[start:stop] for lab in space.labels), space.n)
+    if start:
+        src += start
     rows = space.index(targets)
     if rows.size and rows.min() < 0:
         raise ExactSolverError(f"a term of L leaves the charge sector q ≡ 0 (mod {space.period})")

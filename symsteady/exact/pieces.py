@@ -15,8 +15,8 @@ and for a fixed source the target's row order is a function of the shift and of 
 charge alone (the key order of :mod:`symsteady.exact.space`); so entry ``(j, shift)`` gets the
 slot ``j * width + rank(shift | q_j)``, duplicates are summed by a ``bincount`` over the slots,
 and the pattern with sorted row indices is the set of occupied slots in order. Measured on xyz
-in its charge sector, CPU seconds of one build in the same run: N = 200 1.5 s against 3.0 s for one
-CSC matrix per piece with summed patterns and ``searchsorted`` positions, N = 300 7.9 s against
+in its charge sector, CPU seconds of one build in the same run: N = 200 1.6 s against 3.0 s for one
+CSC matrix per piece with summed patterns and ``searchsorted`` positions, N = 300 6.9 s against
 12.6 s; 2.5x less memory (``docs/algorithm/exact-convergence.md#convergence-pieces``).
 
 Pieces are cached per (model content, N) while their total size is below PIECE_CACHE_BYTES
@@ -206,50 +206,78 @@ def _shifts(space: KeySpace, codes: np.ndarray) -> list[np.ndarray]:
     return out[::-1]
 
 
+#: Labels per chunk of :func:`_piece_entries`: its temporaries (about 0.4 kB per label and term)
+#: then stay below glibc's largest mmap threshold (32 MB), reused without page faults (measured
+#: on xyz at N = 300 against all labels at once: build 6.9 s against 8.4 s CPU, its peak 1.65
+#: against 1.83 GB; no difference beyond noise at N = 200).
+CHUNK_LABELS = 1 << 15
+
+
 def _piece_entries(space: KeySpace, terms: list[tuple[Any, Chain]]) -> _Entries:
     """The terms on every label, the dark state's (last) row dropped, duplicates summed (a
-    ``bincount`` over the piece's own (source, shift) slots), exact cancellations dropped."""
-    parts = []
-    for factor, chain in terms:
-        if factor == 0:
-            continue
+    ``bincount`` over the (source, shift) slots of a chunk of sources), exact cancellations dropped."""
+    for _, chain in terms:
         if len(chain) > SHIFT_BOUND:  # a rule step moves each coordinate by at most one
             raise ExactSolverError(f"a term of L has {len(chain)} steps, more than the exact solver's "
                                    f"{SHIFT_BOUND}: a word longer than {SHIFT_BOUND} letters")
-        src, rows, targets, values = term_entries(space, chain)
-        parts.append((src, _shift_code(space, src, targets), rows, complex(factor), values))
-    if not parts:
+    terms = [(complex(f), chain) for f, chain in terms if f != 0]
+    has_re, has_im = any(f.real != 0 for f, _ in terms), any(f.imag != 0 for f, _ in terms)
+    slot_of = np.full(2 * _code_offset(space) + 1, -1, dtype=np.int32)
+    codes: list[int] = []
+    out = []
+    for start in range(0, space.dim if terms else 0, CHUNK_LABELS):
+        stop = min(space.dim, start + CHUNK_LABELS)
+        parts = []
+        for factor, chain in terms:
+            src, rows, targets, values = term_entries(space, chain, start, stop)
+            code = _shift_code(space, src, targets)
+            slot = slot_of[code]
+            if slot.size and slot.min() < 0:  # shifts not met before
+                new = np.unique(code[slot < 0])
+                slot_of[new] = np.arange(len(codes), len(codes) + len(new))
+                codes += new.tolist()
+                slot = slot_of[code]
+            src -= start
+            parts.append((src, slot, rows, factor, values))
+        out.append(_chunk_sums(parts, len(codes), (stop - start) * len(codes), has_re, has_im, space.dim))
+        src, slot, rows, values = out[-1]
+        src += start
+        out[-1] = (src, np.asarray(codes, dtype=np.int32)[slot], rows, values)
+    if not out:
         empty = np.zeros(0, dtype=INDEX)
-        return _Entries(empty, empty.astype(np.int32), empty, np.zeros(0, dtype=complex))
-    codes = np.flatnonzero(np.bincount(np.concatenate([p[1] for p in parts]), minlength=1))
-    slot = np.zeros(int(codes[-1]) + 1, dtype=np.int32)
-    slot[codes] = np.arange(len(codes))
-    width, size = len(codes), space.dim * len(codes)
-    keys = [p[0].astype(np.int64) * width + slot[p[1]] for p in parts]
+        return _Entries(empty, empty.astype(np.int32), empty, np.zeros(0))
+    src, code, rows, values = (np.concatenate([o[i] for o in out]) for i in range(4))
+    return _Entries(src, code, rows, values, 1j if has_im and not has_re else 1.0)
+
+
+def _chunk_sums(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, complex, np.ndarray]], width: int,
+                size: int, has_re: bool, has_im: bool, dim: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sum one chunk's entries ``(source, slot, row, factor, value)`` by (source, slot):
+    ``(source, slot, row, value)`` sorted by source, values real unless the piece has both a
+    real and an imaginary part (then complex), the dark row and exact zeros dropped."""
+    keys = [p[0].astype(np.int64) * width + p[1] for p in parts]
     rows_at = np.empty(size, dtype=INDEX)
-    summed = []
-    for part in (lambda f: f.real, lambda f: f.imag):
-        weights = [part(p[3]) * p[4] for p in parts if part(p[3]) != 0]
-        if weights:
-            chosen = [k for p, k in zip(parts, keys) if part(p[3]) != 0]
-            summed.append(np.bincount(np.concatenate(chosen), np.concatenate(weights), minlength=size))
-        else:
-            summed.append(None)
     for p, k in zip(parts, keys):
         rows_at[k] = p[2]
-    re, im = summed
-    nonzero = (re != 0) if re is not None else np.zeros(size, dtype=bool)
-    if im is not None:
+    sums = []
+    for wanted, part in ((has_re, lambda f: f.real), (has_im, lambda f: f.imag)):
+        chosen = [(k, part(p[3]) * p[4]) for p, k in zip(parts, keys) if wanted and part(p[3]) != 0]
+        sums.append(np.bincount(np.concatenate([c[0] for c in chosen]), np.concatenate([c[1] for c in chosen]),
+                                minlength=size) if chosen else None)
+    re, im = sums
+    nonzero = (re != 0) if re is not None else (im != 0)
+    if re is not None and im is not None:
         nonzero |= im != 0
     nz = np.flatnonzero(nonzero)
-    nz = nz[rows_at[nz] != space.dim - 1]  # the dark state's row: the trace row's place
-    if im is None:
-        values, phase = re[nz], 1.0
-    elif re is None:
-        values, phase = im[nz], 1j
+    nz = nz[rows_at[nz] != dim - 1]  # the dark state's row: the trace row's place
+    if re is None:
+        values = im[nz]
+    elif im is None:
+        values = re[nz]
     else:
-        values, phase = re[nz] + 1j * im[nz], 1.0
-    return _Entries((nz // width).astype(INDEX), codes[nz % width].astype(np.int32), rows_at[nz], values, phase)
+        values = re[nz] + 1j * im[nz]
+    return (nz // width).astype(INDEX), (nz % width).astype(np.int32), rows_at[nz], values
 
 
 def _shift_ranks(space: KeySpace, codes: np.ndarray) -> tuple[np.ndarray, int]:
