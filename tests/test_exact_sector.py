@@ -14,9 +14,12 @@ import exact_reference as ref
 from symsteady import Model, builtin, exact_solve
 from symsteady.algebra import OrbitBasis
 from symsteady.exact import exact_steady_state
-from symsteady.exact.space import all_labels, charge_period, exact_dimension
+from symsteady.exact.matrix import run_chain
+from symsteady.exact.space import KeySpace, all_labels, charge_period, exact_dimension
 from symsteady.fields import ComplexField
 from symsteady.husimi import husimi, model_state
+from symsteady.liouvillian import Superoperator
+from symsteady.processes import PROCESSES
 
 ANGLES = (np.array([0.0, 0.4, 1.3, 2.0, np.pi]), np.array([0.0, 2.2, -0.7, 5.0, 1.0]))
 
@@ -35,6 +38,18 @@ def test_charge_period_is_the_gcd_of_the_word_charges(model, g):
     if model.has_local_processes:
         assert dim == len(all_labels(OrbitBasis(ComplexField(N)), N, g)[0])
     assert (dim == full) if g == 1 else (dim < full)
+
+
+@pytest.mark.parametrize("process", PROCESSES, ids=lambda p: p.key)
+def test_every_process_keeps_the_charge(process):
+    """The premise of charge_period: each dissipator maps a label to labels of the same q."""
+    N = 6
+    basis = OrbitBasis(ComplexField(N))
+    space = KeySpace(basis, N)
+    for _, chain in Superoperator(basis, {}, {process.key: basis.F.convert(1)}).terms:
+        src, _, targets = run_chain(basis, chain, space.labels, N)
+        assert len(src) > 0
+        assert np.array_equal(targets[0] - targets[1], space.labels[0][src] - space.labels[1][src])
 
 
 def orbit_coefficients(X, N):

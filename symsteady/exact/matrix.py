@@ -33,7 +33,8 @@ MAX_EXACT_DIMENSION = 6_000_000
 def run_chain(basis: Basis, chain: Chain, labels: Labels, n: int
               ) -> tuple[np.ndarray, np.ndarray, Labels]:
     """A chain on every label at once: ``(source position, real coefficient, target labels)``,
-    one row per surviving path (duplicates not merged). Mirrors :meth:`Basis.chain`."""
+    one row per surviving path (duplicates not merged). Mirrors :meth:`Basis.chain`. The
+    targets may share memory with ``labels`` (a step that keeps a coordinate): read them only."""
     src = np.arange(len(labels[0]), dtype=INDEX)
     coeff = np.ones(len(src))
     targets = labels
