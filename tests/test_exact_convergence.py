@@ -189,6 +189,7 @@ def test_pieces_combine_to_the_liouvillian(name, params):
     S = Superoperator(basis, {w: convert(c) for w, c in model.poly.items()},
                       {r: convert(v) for r, v in model.rates.items()})
     L = normalised_matrix(system.space, S.terms).toarray()
+    assert system.A.format == "csr" and system.A.has_sorted_indices  # broken: L in row order
     got = system.A.toarray()
     assert np.abs(got[:-1] - L[:-1]).max() <= 1e-13 * np.abs(L).max()
     cols, vals, _ = trace_row(system.space, 1.0)

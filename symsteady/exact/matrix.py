@@ -116,7 +116,7 @@ class ExactLiouvillian:
 
     space: KeySpace
     A0: scipy.sparse.csc_matrix
-    A: scipy.sparse.csc_matrix
+    A: scipy.sparse.csc_matrix | scipy.sparse.csr_matrix  # CSR when broken (pieces.LiouvillianPieces)
     rhs: float
     broken: bool  # L has a U(1)-breaking part (L1 != 0)
 

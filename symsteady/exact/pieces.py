@@ -102,7 +102,11 @@ class Pattern:
 class LiouvillianPieces:
     """Every piece of one model at one N on the common ``pattern`` (every piece and the trace
     row); ``pattern0`` is L0's own, sparser pattern (the pieces of zero charge and the trace
-    row) for its LU, ``positions0`` its entries' places in ``pattern``."""
+    row) for its LU, ``positions0`` its entries' places in ``pattern``. With a U(1)-breaking
+    piece, ``rows`` (CSR indices, indptr) and ``row_order`` (the pattern's entries in row order)
+    give L as CSR: the order of GMRES' products, the refinement's residual and row-based direct
+    solvers, one gather per point instead of two CSC -> CSR conversions in the solve (measured on
+    xyz at N = 300, same run: combine +0.4 s, solve -3.1 s, peak memory -0.37 GB)."""
 
     space: KeySpace
     pieces: list[Piece]
@@ -112,6 +116,8 @@ class LiouvillianPieces:
     pattern: Pattern
     pattern0: Pattern = field(init=False, repr=False)
     positions0: np.ndarray = field(init=False, repr=False)
+    rows: tuple[np.ndarray, np.ndarray] | None = field(init=False, repr=False)
+    row_order: np.ndarray | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         keep0 = np.zeros(self.pattern.nnz, dtype=bool)
@@ -121,11 +127,19 @@ class LiouvillianPieces:
         keep0[self.trace_positions] = True
         self.pattern0 = self.pattern.restricted(keep0)
         self.positions0 = np.flatnonzero(keep0)
+        self.rows, self.row_order = None, None
+        if any(p.breaking for p in self.pieces):
+            P = self.pattern
+            order = np.arange(P.nnz, dtype=P.indices.dtype)
+            T = scipy.sparse.csc_matrix((order, P.indices, P.indptr), shape=(P.dim, P.dim)).tocsr()
+            self.rows, self.row_order = (T.indices, T.indptr), T.data
 
     @property
     def nbytes(self) -> int:
+        rows = 0 if self.rows is None else self.rows[0].nbytes + self.rows[1].nbytes + self.row_order.nbytes
         return (sum(p.values.nbytes + p.positions.nbytes for p in self.pieces) + self.trace_values.nbytes
-                + self.trace_positions.nbytes + self.pattern.nbytes + self.pattern0.nbytes + self.positions0.nbytes)
+                + self.trace_positions.nbytes + self.pattern.nbytes + self.pattern0.nbytes + self.positions0.nbytes
+                + rows)
 
     def combine(self, model: Model, values: Mapping[str, Any]) -> ExactLiouvillian:
         """L0 and L at a checked point: ``sum coefficient(point) * piece`` plus the trace row."""
@@ -150,8 +164,11 @@ class LiouvillianPieces:
             data[self.trace_positions] += scale * self.trace_values
             data0 = data[self.positions0]
         A0 = self.pattern0.with_data(data0)
-        A = self.pattern.with_data(data) if broken else A0
-        return ExactLiouvillian(self.space, A0, A, scale * self.trace_rhs, broken)
+        if not broken:
+            return ExactLiouvillian(self.space, A0, A0, scale * self.trace_rhs, False)
+        dim = self.pattern.dim
+        A = scipy.sparse.csr_matrix((data[self.row_order], *self.rows), shape=(dim, dim))
+        return ExactLiouvillian(self.space, A0, A, scale * self.trace_rhs, True)
 
 
 @dataclass
