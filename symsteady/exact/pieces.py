@@ -17,7 +17,8 @@ slot ``j * width + rank(shift | q_j)``, duplicates are summed by a ``bincount`` 
 and the pattern with sorted row indices is the set of occupied slots in order. Measured on xyz
 in its charge sector, CPU seconds of one build in the same run: N = 200 1.6 s against 3.0 s for one
 CSC matrix per piece with summed patterns and ``searchsorted`` positions, N = 300 6.9 s against
-12.6 s; 2.5x less memory (``docs/algorithm/exact-convergence.md#convergence-pieces``).
+12.6 s; values and positions 2.5x smaller (1.8x with the row order for CSR, below)
+(``docs/algorithm/exact-convergence.md#convergence-pieces``).
 
 Pieces are cached per (model content, N) while their total size is below PIECE_CACHE_BYTES
 (checked before caching); a sweep over one N builds them once.
