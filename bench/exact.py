@@ -1,8 +1,10 @@
 """Benchmark of the exact solver against QuTiP's permutation-invariant solver, in one run.
 
 1. xyz with local emission (J = 0.5, δ = 0.05, Jz = 1, γ = 1), N = 20 ... 300: one steady state
-   of ours per N, each in a fresh process (so its peak memory is its own): build (the pieces of
-   :mod:`symsteady.exact.pieces`, first point at this N), combine (a further point at the same N,
+   of ours per N, each in a fresh process (so its peak memory is its own): dim (the labels of the
+   charge sector q ≡ 0 mod 2, ``docs/algorithm/exact-solver.md#exact-sector``), build (the pieces
+   of :mod:`symsteady.exact.pieces` and their first combination, first point at this N), pieces
+   (their bytes; cached when below PIECE_CACHE_BYTES), combine (a further point at the same N,
    pieces cached), solve (path, iterations), ξ²_R with its error bar, peak resident memory.
    QuTiP piqs (``Dicke(N, hamiltonian=H, emission=γ).liouvillian()`` + ``qutip.steadystate``)
    at N = 20 and 40, same run; the ratio of whole steady states. Then the largest N whose
@@ -36,6 +38,7 @@ def one(N: int) -> dict:
 
     from symsteady import builtin
     from symsteady.exact import solve_at, xi2_R_error
+    from symsteady.exact.pieces import PIECE_CACHE_BYTES, pieces_for
     from symsteady.points import check_points
 
     model = builtin("xyz")
@@ -48,7 +51,8 @@ def one(N: int) -> dict:
     total = time.perf_counter() - t0
     s2 = solve_at(model, p2)  # pieces cached: the per-point build of a sweep
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"N": N, "dim": s.info.dimension, "build": s.info.build_seconds, "combine": s2.info.build_seconds,
+    pieces = pieces_for(model, N).nbytes  # cached by now unless too large
+    return {"pieces": pieces, "cached": pieces <= PIECE_CACHE_BYTES, "N": N, "dim": s.info.dimension, "build": s.info.build_seconds, "combine": s2.info.build_seconds,
             "solve": s.info.solve_seconds, "total": total, "method": s.info.method, "its": s.info.iterations,
             "xi2": xi2, "err": err, "peak": peak - base, "estimate": s.info.memory_bytes}
 
@@ -109,9 +113,10 @@ def main(quick: bool = False) -> None:
         have_qutip = False
         print("QuTiP not installed (pip install '.[test]'): no peer column")
     piqs = {N: qutip_piqs(N) for N in (20, 40)} if have_qutip else {}
-    print("exact steady state of xyz (local emission), 1 BLAS thread; each N in a fresh process")
-    print(f"{'N':>4} {'dim':>9} {'build':>8} {'combine':>8} {'solve':>8} {'path':>7} {'its':>4} "
-          f"{'peak MB':>8} {'est MB':>8} {'xi2_R_error':>11} {'piqs s':>7} {'ratio':>6} {'|Δξ²_R|':>8}")
+    print("exact steady state of xyz (local emission), 1 BLAS thread; each N in a fresh process; "
+          "pieces: their cached bytes (! above PIECE_CACHE_BYTES: rebuilt per point)")
+    print(f"{'N':>4} {'dim':>9} {'build':>8} {'pieces':>9} {'combine':>8} {'solve':>8} {'total':>8} {'path':>7} "
+          f"{'its':>4} {'peak MB':>8} {'est MB':>8} {'xi2_R_error':>11} {'piqs s':>7} {'ratio':>6} {'|Δξ²_R|':>8}")
     rows = []
     for N in sizes:
         r = measured(N)
@@ -121,8 +126,9 @@ def main(quick: bool = False) -> None:
         rows.append(r)
         peer = piqs.get(N)
         extra = (f"{peer[0]:>7.2f} {peer[0] / r['total']:>5.0f}x {abs(peer[1] - r['xi2']):>8.1e}" if peer else "")
-        print(f"{N:>4} {r['dim']:>9} {r['build']:>7.2f}s {r['combine']:>7.2f}s {r['solve']:>7.2f}s "
-              f"{r['method']:>7} {r['its']:>4} {r['peak'] / 2**20:>8.0f} {r['estimate'] / 2**20:>8.0f} "
+        pieces = f"{r['pieces'] / 2**20:.0f} MB" + ("" if r["cached"] else "!")
+        print(f"{N:>4} {r['dim']:>9} {r['build']:>7.2f}s {pieces:>9} {r['combine']:>7.2f}s {r['solve']:>7.2f}s "
+              f"{r['total']:>7.2f}s {r['method']:>7} {r['its']:>4} {r['peak'] / 2**20:>8.0f} {r['estimate'] / 2**20:>8.0f} "
               f"{r['err']:>11.1e} {extra}", flush=True)
         assert r["err"] < 1e-8, "the error bar must stay small on this weakly broken point"
     fits = largest_fitting(rows)

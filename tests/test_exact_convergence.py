@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 
 import exact_reference as ref
 import symsteady.exact.pieces as pieces_module
-from symsteady import builtin, evaluate
+from symsteady import Model, builtin, evaluate
 from symsteady.exact import exact_moments, exact_solve, solve_at, xi2_R_error
 from symsteady.exact.matrix import normalised_matrix, trace_row
 from symsteady.exact.pieces import build_at, clear_piece_cache, pieces_for
@@ -162,7 +162,10 @@ def test_stall_rule():
     assert not stalled([1.0, 0.1, 0.01, 0.001], window=2)
 
 
-def test_warm_start_gives_the_same_state_in_fewer_iterations():
+def test_warm_start_gives_the_same_state_in_fewer_iterations(monkeypatch):
+    import symsteady.exact.solve as solve_module
+
+    monkeypatch.setattr(solve_module, "DIRECT_FIRST_DIMENSION", 0)  # the GMRES path
     model = builtin("xyz")
     p1, p2 = check_points(model, [{"N": 30, "J": 0.5, "delta": 0.2, "Jz": 1.0, "gamma": 1.0},
                                   {"N": 30, "J": 0.5, "delta": 0.21, "Jz": 1.0, "gamma": 1.0}])
@@ -187,10 +190,48 @@ def test_pieces_combine_to_the_liouvillian(name, params):
     S = Superoperator(basis, {w: convert(c) for w, c in model.poly.items()},
                       {r: convert(v) for r, v in model.rates.items()})
     L = normalised_matrix(system.space, S.terms).toarray()
+    assert system.A.format == "csr" and system.A.has_sorted_indices  # broken: L in row order
     got = system.A.toarray()
     assert np.abs(got[:-1] - L[:-1]).max() <= 1e-13 * np.abs(L).max()
     cols, vals, _ = trace_row(system.space, 1.0)
     assert np.allclose(got[-1, cols] / got[-1, cols].max(), vals / vals.max())
+
+
+@pytest.mark.parametrize("model, N", [
+    (builtin("xyz"), 13), (builtin("driven_ising"), 12), (builtin("resonance_fluorescence"), 15),
+    (Model("K*(Sp**3 + Sm**3) + J*Sz + U*Sz**2/N", local_emission="g", local_pumping="p",
+           local_dephasing="f", collective_emission="G"), 11),
+    (Model("J*Sz + U*Sz**2/N", collective_emission="G", collective_dephasing="f"), 14),
+])
+@pytest.mark.parametrize("chunk", [17, 1 << 15])
+def test_pieces_pattern_is_sorted_csc_and_each_piece_is_its_superoperator(model, N, chunk, monkeypatch):
+    """The slot-built pattern (docs/algorithm/exact-convergence.md#convergence-pieces) has sorted
+    row indices, and every piece at its positions is the plain COO matrix of its superoperator
+    (dark row dropped); L0's pattern holds exactly the non-breaking pieces and the trace row.
+    Sources in chunks of 17 labels (shifts first met in later chunks) or all at once."""
+    monkeypatch.setattr(pieces_module, "CHUNK_LABELS", chunk)
+    built = pieces_module.build_pieces(model, N)
+    P, dim = built.pattern, built.space.dim
+    cols = np.repeat(np.arange(dim), np.diff(P.indptr))
+    assert np.all((np.diff(P.indices) > 0) | (np.diff(cols) > 0))
+    numbers, _, _ = point_field(model, {"N": N})
+    basis = make_basis(model, numbers)
+    one = numbers.convert(sympy.Integer(1))
+    specs = [Superoperator(basis, {w: one}, {}) for w in model.poly] + \
+        [Superoperator(basis, {}, {k: one}) for k in model.rates]
+    assert len(specs) == len(built.pieces)
+    for S, piece in zip(specs, built.pieces):
+        want = normalised_matrix(built.space, S.terms).toarray()
+        want[-1] = 0
+        got = np.zeros((dim, dim), dtype=complex)
+        got[P.indices[piece.positions], cols[piece.positions]] = piece.phase * piece.values
+        assert np.abs(got - want).max() <= 1e-14 * max(1.0, np.abs(want).max())
+        assert len(np.unique(piece.positions)) == len(piece.positions)
+    traced = np.zeros(P.nnz, dtype=bool)
+    traced[built.trace_positions] = True
+    assert np.all(P.indices[traced] == dim - 1)
+    zero_charge = [p.positions for p in built.pieces if not p.breaking] + [built.trace_positions]
+    assert np.array_equal(built.positions0, np.unique(np.concatenate(zero_charge)))
 
 
 def test_pieces_are_built_once_per_model_and_N(monkeypatch):

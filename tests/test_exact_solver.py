@@ -203,7 +203,7 @@ def test_solver_paths_and_iterations():
     in a few iterations for a weak perturbation, to a tiny backward error."""
     lu = exact_solve(builtin("xyz"), {"N": 30, **PARAMS["xyz"], "delta": 0.0})
     assert lu.info.method == "lu" and lu.info.iterations == 0
-    gm = exact_solve(builtin("xyz"), {"N": 30, **PARAMS["xyz"], "delta": 0.05})
+    gm = exact_solve(builtin("xyz"), {"N": 40, **PARAMS["xyz"], "delta": 0.05})  # above DIRECT_FIRST_DIMENSION
     assert gm.info.method == "gmres" and 0 < gm.info.iterations <= 30
     assert gm.info.backward_error < 1e-12
     # the steady state has unit trace and Hilbert–Schmidt norm at most one
@@ -266,7 +266,7 @@ def test_non_unique_steady_state_is_an_error(model):
 
 
 def test_size_limits_are_clear_errors(monkeypatch):
-    monkeypatch.setattr(symsteady.exact.matrix, "MAX_EXACT_DIMENSION", 1000)
+    monkeypatch.setattr(symsteady.exact.matrix, "MAX_EXACT_DIMENSION", 500)  # xyz at N = 20: 891
     with pytest.raises(ExactSolverError, match="basis elements"):
         exact_solve(builtin("xyz"), {"N": 20, **PARAMS["xyz"]})
     monkeypatch.setattr(symsteady.exact.solve, "available_memory", lambda: 1000)

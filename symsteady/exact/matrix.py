@@ -15,7 +15,6 @@ dissipator), L1 the rest; :mod:`symsteady.exact.pieces` assembles both from fixe
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -24,17 +23,18 @@ import scipy.sparse
 
 from ..algebra import Basis, Chain, OrbitBasis
 from ..errors import ExactSolverError
-from .space import INDEX, KeySpace, Labels
+from .space import INDEX, KeySpace, Labels, sector_dimension
 
-#: Largest number of basis elements the double-precision solver accepts (N = 200 has 1.37e6;
-#: memory grows by about 1 kB per element).
+#: Largest number of basis elements the double-precision solver accepts (N = 200 has 1.37e6
+#: labels, 0.69e6 in the charge sector of xyz; memory grows by about 1 kB per element).
 MAX_EXACT_DIMENSION = 6_000_000
 
 
 def run_chain(basis: Basis, chain: Chain, labels: Labels, n: int
               ) -> tuple[np.ndarray, np.ndarray, Labels]:
     """A chain on every label at once: ``(source position, real coefficient, target labels)``,
-    one row per surviving path (duplicates not merged). Mirrors :meth:`Basis.chain`."""
+    one row per surviving path (duplicates not merged). Mirrors :meth:`Basis.chain`. The
+    targets may share memory with ``labels`` (a step that keeps a coordinate): read them only."""
     src = np.arange(len(labels[0]), dtype=INDEX)
     coeff = np.ones(len(src))
     targets = labels
@@ -47,7 +47,10 @@ def run_chain(basis: Basis, chain: Chain, labels: Labels, n: int
             t = tuple(np.broadcast_to(x, src.shape) for x in t)
             cf = np.broadcast_to(np.asarray(cf, dtype=float), src.shape)
             keep = np.asarray(basis.valid_labels(*t, n), dtype=bool) & (cf != 0)
-            parts.append((src[keep], coeff[keep] * cf[keep], tuple(x[keep].astype(INDEX, copy=False) for x in t)))
+            if keep.all():  # no copies (the common case of a step's main branch)
+                parts.append((src, coeff * cf, tuple(np.ascontiguousarray(x, dtype=INDEX) for x in t)))
+            else:
+                parts.append((src[keep], coeff[keep] * cf[keep], tuple(x[keep].astype(INDEX, copy=False) for x in t)))
         if len(parts) == 1:
             src, coeff, targets = parts[0]
             continue
@@ -57,20 +60,34 @@ def run_chain(basis: Basis, chain: Chain, labels: Labels, n: int
     return src, coeff, targets
 
 
+def term_entries(space: KeySpace, chain: Chain, start: int = 0, stop: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, Labels, np.ndarray]:
+    """One chain on the labels ``start:stop`` of ``space`` (all by default): ``(source positions,
+    target positions, target labels, values)``, the values real and in the normalised basis,
+    ``cf exp(ℓ_target - ℓ_source)`` (duplicates not merged)."""
+    src, cf, targets = run_chain(space.basis, chain, tuple(lab[start:stop] for lab in space.labels), space.n)
+    if start:
+        src += start
+    rows = space.index(targets)
+    if rows.size and rows.min() < 0:
+        raise ExactSolverError(f"a term of L leaves the charge sector q ≡ 0 (mod {space.period})")
+    return src, rows, targets, cf * np.exp(space.log_norm[rows] - space.log_norm[src])
+
+
 def _entries(space: KeySpace, terms: list[tuple[complex, Chain]]
              ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """COO pieces ``(rows, cols, values)`` of ``L̂``, one per nonzero term."""
     for factor, chain in terms:
         if factor == 0:
             continue
-        src, cf, targets = run_chain(space.basis, chain, space.labels, space.n)
-        rows = space.index(targets)
-        scale = np.exp(space.log_norm[rows] - space.log_norm[src])
-        yield rows, src, complex(factor) * (cf * scale)
+        src, rows, _, values = term_entries(space, chain)
+        yield rows, src, complex(factor) * values
 
 
 def normalised_matrix(space: KeySpace, terms: list[tuple[complex, Chain]]) -> scipy.sparse.csc_matrix:
-    """``L̂`` (normalised basis) of a superoperator given by its terms, as CSC (duplicates summed).
+    """``L̂`` (normalised basis) of a superoperator given by its terms, as CSC (duplicates summed);
+    the solver assembles the same entries from pieces (:mod:`symsteady.exact.pieces`), this is
+    the plain reference the tests hold them against.
 
     Built as the CSR of the transpose (the sources come nearly sorted, so the conversion
     writes memory in order: measured 2x faster than the COO -> CSR of L itself), read as CSC."""
@@ -99,17 +116,19 @@ class ExactLiouvillian:
 
     space: KeySpace
     A0: scipy.sparse.csc_matrix
-    A: scipy.sparse.csc_matrix
+    A: scipy.sparse.csc_matrix | scipy.sparse.csr_matrix  # CSR when broken (pieces.LiouvillianPieces)
     rhs: float
     broken: bool  # L has a U(1)-breaking part (L1 != 0)
 
 
-def check_size(basis: Basis, n: int) -> int:
-    """The dimension of the exact space at N = n, or a clear error when it is too large."""
-    dim = math.comb(n + 3, 3) if isinstance(basis, OrbitBasis) else (n + 1) ** 2
+def check_size(basis: Basis, n: int, period: int = 1) -> int:
+    """The dimension of the exact space at N = n (charge sector ``q ≡ 0 mod period``), or a
+    clear error when it is too large."""
+    dim = sector_dimension(isinstance(basis, OrbitBasis), n, period)
     if dim > MAX_EXACT_DIMENSION:
         raise ExactSolverError(
             f"N = {n} needs {dim} {basis.name} basis elements, more than the exact solver's limit "
-            f"of {MAX_EXACT_DIMENSION} (about N = 325 with local processes)"
+            f"of {MAX_EXACT_DIMENSION} (with local processes about N = 325, or N = 410 in a "
+            f"charge sector of period 2)"
         )
     return dim

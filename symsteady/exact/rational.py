@@ -1,6 +1,6 @@
 """The exact steady state in exact arithmetic (Gaussian rationals): a reference at small N.
 
-The same system as the double-precision solver — every label at N of :func:`all_labels`, the
+The same system as the double-precision solver — every label at N of :func:`all_labels` in the steady state's charge sector, the
 dark state's row replaced by the trace row — assembled from
 :meth:`symsteady.liouvillian.Superoperator.on_key` and solved by sympy's ``DomainMatrix``
 over ``QQ_I``. Its cost grows fast with N (N <= 8 in seconds).
@@ -18,7 +18,7 @@ from ..errors import NonUniqueSteadyStateError
 from ..liouvillian import Superoperator, make_basis
 from ..model import Model
 from ..points import point_field
-from .space import all_labels
+from .space import all_labels, charge_period
 
 
 def rational_steady_state(model: Model, values: Mapping[str, Any]) -> tuple[Basis, Operator]:
@@ -28,7 +28,7 @@ def rational_steady_state(model: Model, values: Mapping[str, Any]) -> tuple[Basi
     basis = make_basis(model, field)
     L = Superoperator(basis, {w: convert(c) for w, c in model.poly.items()},
                       {r: convert(v) for r, v in model.rates.items()})
-    keys = list(zip(*(lab.tolist() for lab in all_labels(basis, n))))
+    keys = list(zip(*(lab.tolist() for lab in all_labels(basis, n, charge_period(model)))))
     index = {k: i for i, k in enumerate(keys)}
     dim = len(keys)
     rows: dict[int, dict[int, Any]] = {}

@@ -66,7 +66,8 @@ FILL, FILL_2D, BYTES_PER_ENTRY = 1.7, 10.0, 32
 #: SuperLU's MMD_AT_PLUS_A (bench/exact.py --map, xyz at N = 20, dimension 1771: 24 ms per point
 #: against 85 ms for LU(L0) + GMRES from the neighbour's solution; at N = 20 that order fills
 #: 171 000 entries against 274 000 for nested dissection, which wins at N >= 40 with strong
-#: breaking). N = 26 has dimension 3654; N = 30 (5456) keeps GMRES.
+#: breaking). N = 26 has dimension 3654; N = 30 (5456) keeps GMRES; in the charge sector of
+#: xyz and tfi (docs/algorithm/exact-solver.md#exact-sector) N = 20 has 891, N <= 34 goes direct.
 DIRECT_FIRST_DIMENSION = 4000
 
 
