@@ -102,6 +102,9 @@ class ExactLiouvillian:
     A: scipy.sparse.csc_matrix
     rhs: float
     broken: bool  # L has a U(1)-breaking part (L1 != 0)
+    #: state kept by the solver between points on one pattern (the pieces' own dict; e.g. an
+    #: analysed PARDISO handle), or None
+    workspace: dict | None = None
 
 
 def check_size(basis: Basis, n: int) -> int:

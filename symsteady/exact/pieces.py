@@ -72,6 +72,8 @@ class LiouvillianPieces:
     pattern0: scipy.sparse.csc_matrix = field(init=False, repr=False)
     positions0: np.ndarray = field(init=False, repr=False)
     trace_positions: np.ndarray = field(init=False, repr=False)
+    #: the solver's state between points on this pattern (symsteady.exact.solve: analysed PARDISO handles)
+    workspace: dict = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         every = [p.matrix for p in self.pieces] + [self.trace]
@@ -110,7 +112,7 @@ class LiouvillianPieces:
             data0 = data[self.positions0]
         A0 = _with_data(self.pattern0, data0)
         A = _with_data(self.pattern, data) if broken else A0
-        return ExactLiouvillian(self.space, A0, A, scale * self.trace_rhs, broken)
+        return ExactLiouvillian(self.space, A0, A, scale * self.trace_rhs, broken, self.workspace)
 
 
 def _with_data(pattern: scipy.sparse.csc_matrix, data: np.ndarray) -> scipy.sparse.csc_matrix:
