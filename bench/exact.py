@@ -22,6 +22,7 @@ import json
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -53,8 +54,65 @@ def one(N: int) -> dict:
             "xi2": xi2, "err": err, "peak": peak - base, "estimate": s.info.memory_bytes}
 
 
-def measured(N: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", str(N)], capture_output=True, text=True)
+STRONG = {"Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}
+
+
+def strong_one(N: int, backend: str) -> dict:
+    """driven_ising at strong breaking (STRONG), the direct path at once with ``backend``
+    (``"pardiso"`` or ``"superlu"``), in a fresh process (called by :func:`measured`)."""
+    import resource
+
+    import symsteady.exact.solve as solve_module
+    from symsteady import builtin
+    from symsteady.exact import solve_at, xi2_R_error
+    from symsteady.points import check_points
+
+    solve_module.GMRES_ITERATIONS = 0  # no GMRES first (it stalls here): the direct path after LU(L0)
+    solve_module.USE_PARDISO = backend == "pardiso"
+    model = builtin("driven_ising")
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    [p] = check_points(model, [{"N": N, **STRONG}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the direct path's "GMRES did not converge"
+        s = solve_at(model, p)
+    xi2 = float(s.observables()["xi2_R"])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"N": N, "dim": s.info.dimension, "backend": s.info.backend, "build": s.info.build_seconds,
+            "solve": s.info.solve_seconds, "xi2": xi2, "err": xi2_R_error(s, xi2), "be": s.info.backward_error,
+            "correction": s.info.correction, "condition": s.info.condition, "peak": peak - base,
+            "estimate": s.info.memory_bytes}
+
+
+def strong_rows(sizes: tuple[int, ...], superlu_up_to: int) -> list[dict]:
+    """PARDISO against SuperLU on driven_ising at strong breaking, same run (SuperLU up to
+    ``superlu_up_to``: it takes minutes beyond N = 60)."""
+    print(f"driven_ising {STRONG} (strong U(1) breaking), direct path, 1 thread; fresh process each")
+    print(f"{'N':>4} {'dim':>8} {'backend':>8} {'solve':>8} {'peak MB':>8} {'est MB':>8} {'backward':>9} "
+          f"{'correction':>10} {'kappa_1':>8} {'xi2_R_error':>11} {'speed-up':>8}")
+    rows = []
+    for N in sizes:
+        pair = {}
+        for backend in ("superlu", "pardiso") if N <= superlu_up_to else ("pardiso",):
+            r = measured(N, "--strong", backend)
+            if "error" in r:
+                print(f"{N:>4} {backend:>17} failed: {r['error']}")
+                continue
+            pair[backend] = r
+            ratio = (f"{pair['superlu']['solve'] / r['solve']:>7.1f}x" if backend == "pardiso" and "superlu" in pair
+                     else "")
+            print(f"{N:>4} {r['dim']:>8} {backend:>8} {r['solve']:>7.2f}s {r['peak'] / 2**20:>8.0f} "
+                  f"{r['estimate'] / 2**20:>8.0f} {r['be']:>9.1e} {r['correction']:>10.1e} {r['condition']:>8.1e} "
+                  f"{r['err']:>11.1e} {ratio}", flush=True)
+            if backend == "pardiso":
+                rows.append(r)
+    if len(rows) >= 2:
+        print(f"strong breaking: largest N in 24 GB (PARDISO, measured peaks, power law through N = "
+              f"{rows[-2]['N']}, {rows[-1]['N']}): about {largest_fitting(rows)}")
+    return rows
+
+
+def measured(N: int, mode: str = "--one", *args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, mode, str(N), *args], capture_output=True, text=True)
     if out.returncode:
         return {"N": N, "error": (out.stderr.strip().splitlines() or ["killed (out of memory?)"])[-1]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -148,11 +206,13 @@ def map_line(n: int, piqs: dict) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--one"]:
+    if sys.argv[1:2] in (["--one"], ["--strong"]):
         from symsteady.threads import single_blas_thread
 
         with single_blas_thread():
-            print(json.dumps(one(int(sys.argv[2]))))
+            print(json.dumps(one(int(sys.argv[2])) if sys.argv[1] == "--one" else strong_one(int(sys.argv[2]), sys.argv[3])))
+    elif sys.argv[1:2] == ["--strong-table"]:
+        strong_rows(tuple(int(n) for n in sys.argv[2].split(",")), int(sys.argv[3]) if sys.argv[3:] else 60)
     elif sys.argv[1:2] == ["--map"]:
         t_piqs = qutip_piqs(40)[0]
         print(f"one QuTiP piqs solve at N = 40: {t_piqs:.2f} s")
