@@ -196,9 +196,22 @@ def main(quick: bool = False) -> None:
 
 
 def map_line(n: int, piqs: dict) -> None:
-    """The n × n θ map's time, per point, and against one piqs solve at N = 40."""
-    seconds, points = theta_map(n)
-    line = (f"{n} x {n} exact theta map (xyz, N = 20): {seconds:.1f} s for {points} points "
+    """The n × n θ map's time, per point, and against one piqs solve at N = 40; with PARDISO
+    installed, the same map with SuperLU for the direct path too (same run)."""
+    import symsteady.exact.solve as solve_module
+
+    backends = ["pardiso", "superlu"] if solve_module.pardiso.available() else ["superlu"]
+    for backend in backends:
+        solve_module.USE_PARDISO = backend == "pardiso"
+        try:
+            seconds, points = theta_map(n)
+        finally:
+            solve_module.USE_PARDISO = solve_module.pardiso.available()
+        _map_report(n, seconds, points, piqs, backend)
+
+
+def _map_report(n: int, seconds: float, points: int, piqs: dict, backend: str) -> None:
+    line = (f"{n} x {n} exact theta map (xyz, N = 20, {backend}): {seconds:.1f} s for {points} points "
             f"({1e3 * seconds / points:.1f} ms/point)")
     if 40 in piqs:
         line += f" = {seconds / piqs[40][0]:.1f} piqs solves at N = 40 (goal <= 3: {'met' if seconds <= 3 * piqs[40][0] else 'NOT met'})"

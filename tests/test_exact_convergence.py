@@ -267,7 +267,7 @@ def test_pardiso_solves_with_the_matrix_its_transpose_and_adjoint():
         assert P.factor_entries >= A.nnz
         for trans, M in (("N", A), ("T", A.T), ("H", A.conj().T)):
             x = P.solve(b, trans)
-            assert np.abs(M @ x - b).max() <= 1e-12 * np.abs(b).max(), (real_form, trans)
+            assert np.abs(M @ x - b).max() <= 1e-10 * np.abs(b).max(), (real_form, trans)  # a wrong trans: O(1)
         P.free()
 
 

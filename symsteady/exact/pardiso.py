@@ -116,6 +116,9 @@ class Pardiso:
         # with, 3.2 s against 3.6 s (docs/algorithm/exact-convergence.md#convergence-pardiso)
         ip[10] = ip[12] = 0
         ip[17] = -1  # report nnz(L+U)
+        # the two-level factorisation: measured at N = 20 (1771 unknowns) solves 0.24 ms against
+        # 0.77 ms with the classic one, the factorisation as fast; no change at N = 40
+        ip[23] = 10
         ip[34] = 1  # zero-based indices
         self.data: np.ndarray | None = None
         self.analysed = self.factored = False

@@ -10,10 +10,14 @@ Paths (``docs/algorithm/exact-convergence.md#convergence-paths``):
   fast while the breaking part is weak;
 * ``"direct"``: a sparse LU of the full L, straight away when the dimension is at most
   DIRECT_FIRST_DIMENSION (there one LU of L costs less than LU(L0) plus GMRES, and it gives the
-  refinement and the condition estimate), else in a nested-dissection order
-  (:mod:`symsteady.exact.ordering`) when GMRES does not converge (or L0 is singular) and its
-  estimated memory fits (DIRECT_MEMORY_FRACTION of the available memory); otherwise an
-  :class:`~symsteady.errors.ExactSolverError` naming the memory it would need.
+  refinement and the condition estimate), else when GMRES does not converge (or L0 is
+  singular). With pypardiso installed (USE_PARDISO) it is MKL PARDISO's (:mod:`symsteady.exact.pardiso`:
+  complex, METIS order, its analysis kept on the pieces for the next point of a sweep, its
+  memory checked from PARDISO's own count after the analysis); else SuperLU's in a
+  nested-dissection order (:mod:`symsteady.exact.ordering`; MMD_AT_PLUS_A up to
+  DIRECT_FIRST_DIMENSION), its memory estimated from the measured fill. Either must fit in
+  DIRECT_MEMORY_FRACTION of the available memory, otherwise an
+  :class:`~symsteady.errors.ExactSolverError` names the memory it would need.
 
 Every solution then gets one step of iterative refinement with the residual in extended
 precision; the correction's size gives the forward error (:func:`refine`). ILU of the full L
@@ -72,6 +76,9 @@ DIRECT_FIRST_DIMENSION = 4000
 #: The direct path factors with MKL PARDISO when pypardiso is installed (the extra ``pardiso``),
 #: else with SuperLU (``docs/algorithm/exact-convergence.md#convergence-pardiso``).
 USE_PARDISO = pardiso.available()
+#: After perturbed pivots in PARDISO, SuperLU refactors L (to tell a singular L) while its
+#: estimated memory is below this (N of about 60 with local processes, seconds).
+PIVOT_CHECK_BYTES = 1_000_000_000
 
 
 @dataclass
@@ -194,12 +201,14 @@ def _singular(system: ExactLiouvillian) -> NonUniqueSteadyStateError:
 class DirectLU:
     """A factorisation of the full L: ``solve(r, trans)`` (``trans`` ``"N"``, ``"T"`` or ``"H"``),
     its ``nbytes`` (measured: SuperLU's stored L + U, or PARDISO's reported peak), ``backend``
-    (``"pardiso"`` or ``"superlu"``) and ``release()`` (call when the point is done)."""
+    (``"pardiso"`` or ``"superlu"``), ``release()`` (call when the point is done) and a ``note``
+    for ``info`` (perturbed pivots)."""
 
     solve: Callable[..., np.ndarray]
     nbytes: int
     backend: str
     release: Callable[[], None] = lambda: None
+    note: str = ""
 
 
 def _memory_error(space: KeySpace, note: str, need: int, have: int, measured: str) -> ExactSolverError:
@@ -253,16 +262,23 @@ def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
         raise _singular(system) from None
     if handle.perturbed_pivots:
         # a pivot below 1e-13 ||L||, replaced by PARDISO: L may be singular (a second steady
-        # state), which SuperLU's threshold pivoting detects (an exact zero pivot); slower, rare
-        handle.release_factor()
-        pool.append(handle)
-        return _superlu(system, note)
+        # state), which SuperLU's threshold pivoting detects (an exact zero pivot) — while that
+        # is cheap (PIVOT_CHECK_BYTES); else (strong breaking at N = 120: L is merely
+        # ill-conditioned, κ_1 > 1e18) PARDISO's factor is kept and the refinement and the
+        # checks of the result (backward error, Hilbert–Schmidt norm) decide
+        if direct_memory_estimate(space) <= min(PIVOT_CHECK_BYTES, DIRECT_MEMORY_FRACTION * have):
+            handle.release_factor()
+            pool.append(handle)
+            return _superlu(system, note)
+        pivots_note = f"PARDISO perturbed {handle.perturbed_pivots} pivots"
+    else:
+        pivots_note = ""
 
     def release() -> None:
         handle.release_factor()
         pool.append(handle)
 
-    return DirectLU(handle.solve, need, "pardiso", release)
+    return DirectLU(handle.solve, need, "pardiso", release, pivots_note)
 
 
 def _superlu(system: ExactLiouvillian, note: str) -> DirectLU:
@@ -348,11 +364,13 @@ def _rhs(system: ExactLiouvillian) -> np.ndarray:
     return b
 
 
-def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = None
+def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = None, condition: bool = True
                             ) -> tuple[np.ndarray, SolveInfo]:
     """The normalised steady-state coordinates x̂ (``rho = sum x̂_j B̂_j``) and how they were found.
 
-    ``x0`` (optional) is a starting vector for GMRES, e.g. a neighbouring point's solution."""
+    ``x0`` (optional) is a starting vector for GMRES, e.g. a neighbouring point's solution;
+    ``condition=False`` skips ``onenormest`` (about eight solves: 20 % of a small direct point),
+    leaving the refinement's lower bound in ``info.condition``."""
     rss0 = _rss_bytes()
     dim = system.space.dim
     b = _rhs(system)
@@ -396,12 +414,14 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
         solver = full_lu = direct.solve
         release = direct.release
         info.backend = direct.backend
+        if direct.note:
+            info.note = f"{info.note}; {direct.note}" if info.note else direct.note
         info.memory_bytes = matrix_bytes + direct.nbytes
     try:
         if x is None:
             x = solver(b)
         x = refine(system, x, b, solver, info)
-        if full_lu is not None:
+        if full_lu is not None and condition:
             info.condition, info.condition_kind = _condition(system, full_lu), "onenormest"
     finally:
         release()
