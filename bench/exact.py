@@ -8,8 +8,13 @@
    at N = 20 and 40, same run; the ratio of whole steady states. Then the largest N whose
    memory fits in 24 GB, extrapolated from the measured peaks (power law through the two
    largest N).
-2. The 41 × 41 exact θ map of Fig. 4 (xyz, N = 20, (Jx, Jy) in [-1, 3]^2) with the sweep's
-   own choice of serial or Dask, against one QuTiP piqs solve at N = 40 (goal: at most three).
+2. Strong U(1) breaking (driven_ising, Ω = 0.7, Δ = 0.5, U = 0.5), the direct path with MKL
+   PARDISO against SuperLU, same run, each in a fresh process: time, peak memory, PARDISO's own
+   count, backward error, refinement correction, κ_1, ξ²_R's error bar (``--strong-table
+   40,60,80,100 60``: those N, SuperLU up to 60; the largest N that fits in 24 GB).
+3. The 41 × 41 exact θ map of Fig. 4 (xyz, N = 20, (Jx, Jy) in [-1, 3]^2) with the sweep's
+   own choice of serial or Dask, against one QuTiP piqs solve at N = 40 (goal: at most three);
+   with PARDISO installed, once with each direct backend (``--map``: only this).
 
 Everything runs with one BLAS thread. Goals: xyz at N = 200 end to end faster than one piqs solve
 at N = 40; N = 300 in under a minute. Run: ``python bench/exact.py [--quick]`` (``--quick``:
@@ -183,6 +188,7 @@ def main(quick: bool = False) -> None:
               f"{r['method']:>7} {r['its']:>4} {r['peak'] / 2**20:>8.0f} {r['estimate'] / 2**20:>8.0f} "
               f"{r['err']:>11.1e} {extra}", flush=True)
         assert r["err"] < 1e-8, "the error bar must stay small on this weakly broken point"
+    strong_rows((40,) if quick else (40, 60), superlu_up_to=60)
     fits = largest_fitting(rows)
     print(f"largest N in 24 GB (measured peaks, power law through N = {rows[-2]['N']}, {rows[-1]['N']}): about {fits}")
     by_n = {r["N"]: r for r in rows}
