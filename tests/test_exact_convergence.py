@@ -11,6 +11,7 @@ import sympy
 from threadpoolctl import threadpool_limits
 
 import exact_reference as ref
+import symsteady.exact.pardiso as pardiso_module
 import symsteady.exact.pieces as pieces_module
 from symsteady import builtin, evaluate
 from symsteady.exact import exact_moments, exact_solve, solve_at, xi2_R_error
@@ -244,8 +245,7 @@ def test_resonance_fluorescence_past_the_transition_against_puri_lawande():
 
 # ---- the direct path's backends: MKL PARDISO and the SuperLU fallback ----------------------------
 
-needs_pardiso = pytest.mark.skipif(not __import__("symsteady.exact.pardiso", fromlist=["available"]).available(),
-                                   reason="pypardiso (MKL PARDISO) not installed")
+needs_pardiso = pytest.mark.skipif(not pardiso_module.available(), reason="pypardiso (MKL PARDISO) not installed")
 
 
 @needs_pardiso
@@ -344,3 +344,17 @@ def test_product_state_at_N_100(Omega, Delta):
     want = bloch_xi2_R(N, Omega, Delta, 1.0)
     assert abs(row["xi2_R"] - want) <= 1e-9 * want
     assert abs(row["xi2_R"] - want) <= row["xi2_R_error"]
+
+
+def test_pieces_pickle_without_their_solver_workspace():
+    import pickle
+
+    model = builtin("xyz")
+    clear_piece_cache()
+    point = check_points(model, [{"N": 8, "J": 0.5, "delta": 0.3, "Jz": 1.0, "gamma": 1.0}])[0]
+    solve_at(model, point)
+    pieces = pieces_for(model, 8)
+    copy = pickle.loads(pickle.dumps(pieces))
+    assert copy.workspace == {} and copy.pattern.nnz == pieces.pattern.nnz
+    if pardiso_module.available():
+        assert pieces.workspace["pardiso"]  # the original keeps its analysed handle

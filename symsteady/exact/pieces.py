@@ -83,6 +83,10 @@ class LiouvillianPieces:
         self.pattern0 = _union([p.matrix for p in self.pieces if not p.breaking] + [self.trace])
         self.positions0 = _positions(self.pattern, self.pattern0)
 
+    def __getstate__(self) -> dict:
+        """Pickled without the workspace (solver handles hold memory of this process only)."""
+        return {**self.__dict__, "workspace": {}}
+
     @property
     def nbytes(self) -> int:
         return (sum(_nbytes(p.matrix) for p in self.pieces) + _nbytes(self.trace) + _nbytes(self.pattern)
