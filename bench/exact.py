@@ -36,16 +36,29 @@ POINT = {"J": 0.5, "delta": 0.05, "Jz": 1.0, "gamma": 1.0}
 MEMORY_GOAL = 24 * 2**30
 
 
-def one(N: int) -> dict:
-    """Our steady state at one N (called in a fresh process by :func:`measured`)."""
+def _memory(key: str) -> int:
+    """This process' resident memory now (``VmRSS``) or its peak (``VmHWM``), bytes. Not
+    ``ru_maxrss``: that keeps the forking parent's peak across exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+
+
+def one(N: int) -> dict:
+    """Our steady state at one N (called in a fresh process by :func:`measured`)."""
     from symsteady import builtin
     from symsteady.exact import solve_at, xi2_R_error
     from symsteady.points import check_points
 
     model = builtin("xyz")
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    base = _memory("VmRSS")
     p1, p2 = check_points(model, [{"N": N, **POINT}, {"N": N, **POINT, "delta": 1.01 * POINT["delta"]}])
     t0 = time.perf_counter()
     s = solve_at(model, p1)
@@ -53,7 +66,7 @@ def one(N: int) -> dict:
     err = xi2_R_error(s, xi2)
     total = time.perf_counter() - t0
     s2 = solve_at(model, p2)  # pieces cached: the per-point build of a sweep
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _memory("VmHWM")
     return {"N": N, "dim": s.info.dimension, "build": s.info.build_seconds, "combine": s2.info.build_seconds,
             "solve": s.info.solve_seconds, "total": total, "method": s.info.method, "its": s.info.iterations,
             "xi2": xi2, "err": err, "peak": peak - base, "estimate": s.info.memory_bytes}
@@ -65,8 +78,6 @@ STRONG = {"Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}
 def strong_one(N: int, backend: str) -> dict:
     """driven_ising at strong breaking (STRONG), the direct path at once with ``backend``
     (``"pardiso"`` or ``"superlu"``), in a fresh process (called by :func:`measured`)."""
-    import resource
-
     import symsteady.exact.solve as solve_module
     from symsteady import builtin
     from symsteady.exact import solve_at, xi2_R_error
@@ -75,13 +86,13 @@ def strong_one(N: int, backend: str) -> dict:
     solve_module.GMRES_ITERATIONS = 0  # no GMRES first (it stalls here): the direct path after LU(L0)
     solve_module.USE_PARDISO = backend == "pardiso"
     model = builtin("driven_ising")
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    base = _memory("VmRSS")
     [p] = check_points(model, [{"N": N, **STRONG}])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the direct path's "GMRES did not converge"
         s = solve_at(model, p)
     xi2 = float(s.observables()["xi2_R"])
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _memory("VmHWM")
     return {"N": N, "dim": s.info.dimension, "backend": s.info.backend, "build": s.info.build_seconds,
             "solve": s.info.solve_seconds, "xi2": xi2, "err": xi2_R_error(s, xi2), "be": s.info.backward_error,
             "correction": s.info.correction, "condition": s.info.condition, "peak": peak - base,
@@ -144,9 +155,12 @@ def qutip_piqs(N: int) -> tuple[float, float]:
     return t, float(exact_observables(N, mean, second)["xi2_R"])
 
 
-def largest_fitting(rows: list[dict]) -> int:
-    """The largest N whose peak memory fits MEMORY_GOAL, from a power law through the two largest N."""
+def largest_fitting(rows: list[dict]) -> int | None:
+    """The largest N whose peak memory fits MEMORY_GOAL, from a power law through the two largest N
+    (None where the peaks do not grow: too small to register above the interpreter's own)."""
     a, b = rows[-2], rows[-1]
+    if not 0 < a["peak"] < b["peak"]:
+        return None
     power = np.log(b["peak"] / a["peak"]) / np.log(b["N"] / a["N"])
     return int(b["N"] * (MEMORY_GOAL / b["peak"]) ** (1 / power))
 
