@@ -18,7 +18,9 @@ what pypardiso itself takes; ``real_form=True`` here): on driven_ising (Ω = 0.7
 U = 0.5), one thread, analysis + factorisation, PARDISO's own memory count: N = 40 0.54 s and
 0.06 GB against 1.6 s and 0.13 GB (nnz(L+U) 3.3e6 complex against 13.5e6 real); N = 60 3.6 s and
 0.29 GB against 12.2 s and 0.65 GB, where the real form also perturbed pivots (backward error 1e-5
-before refinement); both with PARDISO's default weighted matching, since switched off.
+before refinement); both with PARDISO's default weighted matching, since switched off. With the
+settings below, same run: N = 60 2.3 s and 0.28 GB against 5.3 s and 0.58 GB (nnz(L+U) 16e6
+complex against 67e6 real).
 """
 
 from __future__ import annotations
