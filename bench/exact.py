@@ -10,8 +10,13 @@
    at N = 20 and 40, same run; the ratio of whole steady states. Then the largest N whose
    memory fits in 24 GB, extrapolated from the measured peaks (power law through the two
    largest N).
-2. The 41 × 41 exact θ map of Fig. 4 (xyz, N = 20, (Jx, Jy) in [-1, 3]^2) with the sweep's
-   own choice of serial or Dask, against one QuTiP piqs solve at N = 40 (goal: at most three).
+2. Strong U(1) breaking (driven_ising, Ω = 0.7, Δ = 0.5, U = 0.5), the direct path with MKL
+   PARDISO against SuperLU, same run, each in a fresh process: time, peak memory, PARDISO's own
+   count, backward error, refinement correction, κ_1, ξ²_R's error bar (``--strong-table
+   40,60,80,100 60``: those N, SuperLU up to 60; the largest N that fits in 24 GB).
+3. The 41 × 41 exact θ map of Fig. 4 (xyz, N = 20, (Jx, Jy) in [-1, 3]^2) with the sweep's
+   own choice of serial or Dask, against one QuTiP piqs solve at N = 40 (goal: at most three);
+   with PARDISO installed, once with each direct backend (``--map``: only this).
 
 Everything runs with one BLAS thread. Goals: xyz at N = 200 end to end faster than one piqs solve
 at N = 40; N = 300 in under a minute. Run: ``python bench/exact.py [--quick]`` (``--quick``:
@@ -24,6 +29,7 @@ import json
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -32,17 +38,30 @@ POINT = {"J": 0.5, "delta": 0.05, "Jz": 1.0, "gamma": 1.0}
 MEMORY_GOAL = 24 * 2**30
 
 
-def one(N: int) -> dict:
-    """Our steady state at one N (called in a fresh process by :func:`measured`)."""
+def _memory(key: str) -> int:
+    """This process' resident memory now (``VmRSS``) or its peak (``VmHWM``), bytes. Not
+    ``ru_maxrss``: that keeps the forking parent's peak across exec."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     import resource
 
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+
+
+def one(N: int) -> dict:
+    """Our steady state at one N (called in a fresh process by :func:`measured`)."""
     from symsteady import builtin
     from symsteady.exact import solve_at, xi2_R_error
     from symsteady.exact.pieces import PIECE_CACHE_BYTES, pieces_for
     from symsteady.points import check_points
 
     model = builtin("xyz")
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    base = _memory("VmRSS")
     p1, p2 = check_points(model, [{"N": N, **POINT}, {"N": N, **POINT, "delta": 1.01 * POINT["delta"]}])
     t0 = time.perf_counter()
     s = solve_at(model, p1)
@@ -50,15 +69,71 @@ def one(N: int) -> dict:
     err = xi2_R_error(s, xi2)
     total = time.perf_counter() - t0
     s2 = solve_at(model, p2)  # pieces cached: the per-point build of a sweep
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _memory("VmHWM")
     pieces = pieces_for(model, N).nbytes  # cached by now unless too large
-    return {"pieces": pieces, "cached": pieces <= PIECE_CACHE_BYTES, "N": N, "dim": s.info.dimension, "build": s.info.build_seconds, "combine": s2.info.build_seconds,
+    return {"pieces": pieces, "cached": pieces <= PIECE_CACHE_BYTES, "N": N, "dim": s.info.dimension,
+            "build": s.info.build_seconds, "combine": s2.info.build_seconds,
             "solve": s.info.solve_seconds, "total": total, "method": s.info.method, "its": s.info.iterations,
             "xi2": xi2, "err": err, "peak": peak - base, "estimate": s.info.memory_bytes}
 
 
-def measured(N: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", str(N)], capture_output=True, text=True)
+STRONG = {"Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}
+
+
+def strong_one(N: int, backend: str) -> dict:
+    """driven_ising at strong breaking (STRONG), the direct path at once with ``backend``
+    (``"pardiso"`` or ``"superlu"``), in a fresh process (called by :func:`measured`)."""
+    import symsteady.exact.solve as solve_module
+    from symsteady import builtin
+    from symsteady.exact import solve_at, xi2_R_error
+    from symsteady.points import check_points
+
+    solve_module.GMRES_ITERATIONS = 0  # no GMRES first (it stalls here): the direct path after LU(L0)
+    solve_module.USE_PARDISO = backend == "pardiso"
+    model = builtin("driven_ising")
+    base = _memory("VmRSS")
+    [p] = check_points(model, [{"N": N, **STRONG}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the direct path's "GMRES did not converge"
+        s = solve_at(model, p)
+    xi2 = float(s.observables()["xi2_R"])
+    peak = _memory("VmHWM")
+    return {"N": N, "dim": s.info.dimension, "backend": s.info.backend, "build": s.info.build_seconds,
+            "solve": s.info.solve_seconds, "xi2": xi2, "err": xi2_R_error(s, xi2), "be": s.info.backward_error,
+            "correction": s.info.correction, "condition": s.info.condition, "peak": peak - base,
+            "estimate": s.info.memory_bytes}
+
+
+def strong_rows(sizes: tuple[int, ...], superlu_up_to: int) -> list[dict]:
+    """PARDISO against SuperLU on driven_ising at strong breaking, same run (SuperLU up to
+    ``superlu_up_to``: it takes minutes beyond N = 60)."""
+    print(f"driven_ising {STRONG} (strong U(1) breaking), direct path, 1 thread; fresh process each")
+    print(f"{'N':>4} {'dim':>8} {'backend':>8} {'solve':>8} {'peak MB':>8} {'est MB':>8} {'backward':>9} "
+          f"{'correction':>10} {'kappa_1':>8} {'xi2_R_error':>11} {'speed-up':>8}")
+    rows = []
+    for N in sizes:
+        pair = {}
+        for backend in ("superlu", "pardiso") if N <= superlu_up_to else ("pardiso",):
+            r = measured(N, "--strong", backend)
+            if "error" in r:
+                print(f"{N:>4} {backend:>17} failed: {r['error']}")
+                continue
+            pair[backend] = r
+            ratio = (f"{pair['superlu']['solve'] / r['solve']:>7.1f}x" if backend == "pardiso" and "superlu" in pair
+                     else "")
+            print(f"{N:>4} {r['dim']:>8} {backend:>8} {r['solve']:>7.2f}s {r['peak'] / 2**20:>8.0f} "
+                  f"{r['estimate'] / 2**20:>8.0f} {r['be']:>9.1e} {r['correction']:>10.1e} {r['condition']:>8.1e} "
+                  f"{r['err']:>11.1e} {ratio}", flush=True)
+            if backend == "pardiso":
+                rows.append(r)
+    if len(rows) >= 2:
+        print(f"strong breaking: largest N in 24 GB (PARDISO, measured peaks, power law through N = "
+              f"{rows[-2]['N']}, {rows[-1]['N']}): about {largest_fitting(rows)}")
+    return rows
+
+
+def measured(N: int, mode: str = "--one", *args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, mode, str(N), *args], capture_output=True, text=True)
     if out.returncode:
         return {"N": N, "error": (out.stderr.strip().splitlines() or ["killed (out of memory?)"])[-1]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -85,9 +160,12 @@ def qutip_piqs(N: int) -> tuple[float, float]:
     return t, float(exact_observables(N, mean, second)["xi2_R"])
 
 
-def largest_fitting(rows: list[dict]) -> int:
-    """The largest N whose peak memory fits MEMORY_GOAL, from a power law through the two largest N."""
+def largest_fitting(rows: list[dict]) -> int | None:
+    """The largest N whose peak memory fits MEMORY_GOAL, from a power law through the two largest N
+    (None where the peaks do not grow: too small to register above the interpreter's own)."""
     a, b = rows[-2], rows[-1]
+    if not 0 < a["peak"] < b["peak"]:
+        return None
     power = np.log(b["peak"] / a["peak"]) / np.log(b["N"] / a["N"])
     return int(b["N"] * (MEMORY_GOAL / b["peak"]) ** (1 / power))
 
@@ -140,13 +218,27 @@ def main(quick: bool = False) -> None:
     if 300 in by_n:
         print(f"N = 300 end to end {by_n[300]['total']:.1f} s, peak {by_n[300]['peak'] / 2**30:.2f} GB "
               f"(goal: under a minute — {'met' if by_n[300]['total'] < 60 else 'NOT met'})")
+    strong_rows((40,) if quick else (40, 60), superlu_up_to=60)
     map_line(11 if quick else 41, piqs)
 
 
 def map_line(n: int, piqs: dict) -> None:
-    """The n × n θ map's time, per point, and against one piqs solve at N = 40."""
-    seconds, points = theta_map(n)
-    line = (f"{n} x {n} exact theta map (xyz, N = 20): {seconds:.1f} s for {points} points "
+    """The n × n θ map's time, per point, and against one piqs solve at N = 40; with PARDISO
+    installed, the same map with SuperLU for the direct path too (same run)."""
+    import symsteady.exact.solve as solve_module
+
+    backends = ["pardiso", "superlu"] if solve_module.pardiso.available() else ["superlu"]
+    for backend in backends:
+        solve_module.USE_PARDISO = backend == "pardiso"
+        try:
+            seconds, points = theta_map(n)
+        finally:
+            solve_module.USE_PARDISO = solve_module.pardiso.available()
+        _map_report(n, seconds, points, piqs, backend)
+
+
+def _map_report(n: int, seconds: float, points: int, piqs: dict, backend: str) -> None:
+    line = (f"{n} x {n} exact theta map (xyz, N = 20, {backend}): {seconds:.1f} s for {points} points "
             f"({1e3 * seconds / points:.1f} ms/point)")
     if 40 in piqs:
         line += f" = {seconds / piqs[40][0]:.1f} piqs solves at N = 40 (goal <= 3: {'met' if seconds <= 3 * piqs[40][0] else 'NOT met'})"
@@ -154,11 +246,13 @@ def map_line(n: int, piqs: dict) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--one"]:
+    if sys.argv[1:2] in (["--one"], ["--strong"]):
         from symsteady.threads import single_blas_thread
 
         with single_blas_thread():
-            print(json.dumps(one(int(sys.argv[2]))))
+            print(json.dumps(one(int(sys.argv[2])) if sys.argv[1] == "--one" else strong_one(int(sys.argv[2]), sys.argv[3])))
+    elif sys.argv[1:2] == ["--strong-table"]:
+        strong_rows(tuple(int(n) for n in sys.argv[2].split(",")), int(sys.argv[3]) if sys.argv[3:] else 60)
     elif sys.argv[1:2] == ["--map"]:
         t_piqs = qutip_piqs(40)[0]
         print(f"one QuTiP piqs solve at N = 40: {t_piqs:.2f} s")

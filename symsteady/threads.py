@@ -4,7 +4,8 @@ Sparse LU (SuperLU calls BLAS on its supernodes) and GMRES make many small BLAS 
 threaded OpenBLAS on a machine whose cores are busy, every call can wait milliseconds for its
 threads (measured: a 4096-dimensional sparse LU 100x slower). The exact solvers therefore run
 with one BLAS thread; the caller's setting is restored afterwards. The BLAS libraries are found
-once (at the first use, when numpy's and scipy's are loaded): a fresh ``threadpool_limits``
+once (at the first use, when numpy's and scipy's are loaded, and MKL's where pypardiso loaded it
+for the exact solver's direct path: importing symsteady loads it, so MKL's threads are limited too): a fresh ``threadpool_limits``
 scans the process' libraries at every call, about 0.7 ms, which is 5 % of a small exact solve.
 """
 

@@ -11,6 +11,7 @@ import sympy
 from threadpoolctl import threadpool_limits
 
 import exact_reference as ref
+import symsteady.exact.pardiso as pardiso_module
 import symsteady.exact.pieces as pieces_module
 from symsteady import Model, builtin, evaluate
 from symsteady.exact import exact_moments, exact_solve, solve_at, xi2_R_error
@@ -257,14 +258,15 @@ def test_sweeps_choose_serial_for_small_work():
     ("resonance_fluorescence", 100, {"Omega": 1.3 * 100 / 4, "Gamma": 1.0}),
     ("driven_ising", 20, {"Omega": 1.0, "Delta": 0.5, "U": 0.5, "gamma": 1.0}),
 ])
-def test_direct_memory_estimate_covers_the_lu_and_is_not_loose(name, N, params):
-    """The memory check of the direct path (docs/algorithm/exact-convergence.md#convergence-direct):
+def test_direct_memory_estimate_covers_the_lu_and_is_not_loose(name, N, params, monkeypatch):
+    """The memory check of SuperLU's direct path (docs/algorithm/exact-convergence.md#convergence-direct):
     its estimate is at least the LU's bytes, and within 10× of them, in both sectors."""
     from symsteady.exact import solve as solve_module
 
+    monkeypatch.setattr(solve_module, "USE_PARDISO", False)
     system = build_at(builtin(name), {"N": N, **params})
     with pytest.warns(Warning):
-        _, lu_bytes = solve_module._direct_lu(system, "test")
+        lu_bytes = solve_module._direct_lu(system, "test").nbytes
     estimate = solve_module.direct_memory_estimate(system.space)
     assert lu_bytes <= estimate <= 10 * lu_bytes, (lu_bytes, estimate)
 
@@ -281,3 +283,120 @@ def test_resonance_fluorescence_past_the_transition_against_puri_lawande():
         exact = puri_lawande_xi2(N, Omega, 1)
         assert abs(row["xi2_R"] - exact) <= row["xi2_R_error"], (N, row["xi2_R"], exact, row["xi2_R_error"])
         assert row["xi2_R_error"] < 1e-8
+
+
+# ---- the direct path's backends: MKL PARDISO and the SuperLU fallback ----------------------------
+
+needs_pardiso = pytest.mark.skipif(not pardiso_module.available(), reason="pypardiso (MKL PARDISO) not installed")
+
+
+@needs_pardiso
+def test_pardiso_solves_with_the_matrix_its_transpose_and_adjoint():
+    import scipy.sparse
+
+    from symsteady.exact.pardiso import Pardiso
+
+    rng = np.random.default_rng(1)
+    n = 300
+    A = (scipy.sparse.random(n, n, density=0.02, random_state=2, dtype=float)
+         + 1j * scipy.sparse.random(n, n, density=0.02, random_state=3, dtype=float)
+         + scipy.sparse.diags(rng.uniform(1, 2, n) + 0j)).tocsc()
+    b = rng.normal(size=n) + 1j * rng.normal(size=n)
+    for real_form in (False, True):
+        P = Pardiso(A, real_form=real_form)
+        assert P.analyse(A) > 0  # PARDISO's own count of the memory it will need
+        P.factor(A)
+        assert P.factor_entries >= A.nnz
+        for trans, M in (("N", A), ("T", A.T), ("H", A.conj().T)):
+            x = P.solve(b, trans)
+            assert np.abs(M @ x - b).max() <= 1e-10 * np.abs(b).max(), (real_form, trans)  # a wrong trans: O(1)
+        P.free()
+
+
+@needs_pardiso
+def test_mkl_threads_follow_the_blas_limit():
+    from threadpoolctl import threadpool_info
+
+    from symsteady.threads import single_blas_thread
+
+    with single_blas_thread():
+        mkl = [i for i in threadpool_info() if i["internal_api"] == "mkl"]
+        assert mkl and all(i["num_threads"] == 1 for i in mkl)
+
+
+@pytest.mark.parametrize("N", [12, 30])  # SuperLU in MMD order (dimension <= 4000) and nested dissection
+def test_superlu_fallback_gives_the_same_state_as_pardiso(N, monkeypatch):
+    """Without pypardiso the direct path is SuperLU's; both give the same state within the bars."""
+    import symsteady.exact.solve as solve_module
+
+    params = {"Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}
+    monkeypatch.setattr(solve_module, "DIRECT_FIRST_DIMENSION", 10**9)  # the direct path at once
+    monkeypatch.setattr(solve_module, "USE_PARDISO", False)
+    superlu = exact_solve(builtin("driven_ising"), {"N": N, **params})
+    assert superlu.info.method == "direct" and superlu.info.backend == "superlu"
+    if not solve_module.pardiso.available():
+        return
+    monkeypatch.setattr(solve_module, "USE_PARDISO", True)
+    fast = exact_solve(builtin("driven_ising"), {"N": N, **params})
+    assert fast.info.backend == "pardiso" and fast.info.condition_kind == "onenormest"
+    assert fast.info.condition == pytest.approx(superlu.info.condition, rel=0.5)
+    a, b = float(superlu.observables()["xi2_R"]), float(fast.observables()["xi2_R"])
+    assert abs(a - b) <= min(xi2_R_error(superlu, a), xi2_R_error(fast, b))
+    assert np.abs(fast.x - superlu.x).max() <= 1e-10 * np.abs(superlu.x).max()
+
+
+@needs_pardiso
+def test_pardiso_analysis_is_kept_for_the_next_point_on_the_same_pieces():
+    """A sweep's points share their pieces' pattern: PARDISO's analysis (ordering, symbolic
+    factorisation) is made once and refactored numerically at each point."""
+    model = builtin("xyz")
+    clear_piece_cache()
+    points = check_points(model, [{"N": 10, "J": 0.5, "delta": d, "Jz": 1.0, "gamma": 1.0} for d in (0.3, 0.6)])
+    first = solve_at(model, points[0])
+    [handle] = pieces_for(model, 10).workspace["pardiso"]
+    second = solve_at(model, points[1])
+    assert pieces_for(model, 10).workspace["pardiso"] == [handle] and not handle.factored
+    assert first.info.backend == second.info.backend == "pardiso"
+    want = solve_at(model, points[1])  # the same point on the same handle again
+    assert np.abs(second.x - want.x).max() == 0.0
+    clear_piece_cache()
+    fresh = solve_at(model, points[1])  # a new handle, analysed on this point
+    assert np.abs(second.x - fresh.x).max() <= 1e-13 * np.abs(fresh.x).max()
+
+
+@needs_pardiso
+def test_pardiso_memory_check_names_the_measured_need(monkeypatch):
+    import symsteady.exact.solve as solve_module
+    from symsteady.errors import ExactSolverError
+
+    monkeypatch.setattr(solve_module, "available_memory", lambda: 1000)
+    with pytest.raises(ExactSolverError, match=r"PARDISO's own count .* GB, more than the memory limit"):
+        exact_solve(builtin("driven_ising"), {"N": 10, "Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0})
+
+
+@needs_pardiso
+@pytest.mark.slow
+@pytest.mark.parametrize("Omega", [0.3, 1.0, 3.0])
+@pytest.mark.parametrize("Delta", [0.0, 0.5])
+def test_product_state_at_N_100(Omega, Delta):
+    """driven_ising at U = 0, N = 100 (176 851 unknowns; LU(L0)-GMRES stalls at strong drive and
+    PARDISO's direct LU takes over) against the product-state formula."""
+    N = 100
+    row = exact_row("driven_ising", N, {"Omega": Omega, "Delta": Delta, "U": 0.0, "gamma": 1.0})
+    want = bloch_xi2_R(N, Omega, Delta, 1.0)
+    assert abs(row["xi2_R"] - want) <= 1e-9 * want
+    assert abs(row["xi2_R"] - want) <= row["xi2_R_error"]
+
+
+def test_pieces_pickle_without_their_solver_workspace():
+    import pickle
+
+    model = builtin("xyz")
+    clear_piece_cache()
+    point = check_points(model, [{"N": 8, "J": 0.5, "delta": 0.3, "Jz": 1.0, "gamma": 1.0}])[0]
+    solve_at(model, point)
+    pieces = pieces_for(model, 8)
+    copy = pickle.loads(pickle.dumps(pieces))
+    assert copy.workspace == {} and copy.pattern.nnz == pieces.pattern.nnz
+    if pardiso_module.available():
+        assert pieces.workspace["pardiso"]  # the original keeps its analysed handle

@@ -67,14 +67,16 @@ def exact_solve(model: Model, point: Mapping[str, Any]) -> ExactSolution:
     return solve_at(model, check_points(model, [point])[0])
 
 
-def solve_at(model: Model, values: Mapping[str, Any], x0: np.ndarray | None = None) -> ExactSolution:
+def solve_at(model: Model, values: Mapping[str, Any], x0: np.ndarray | None = None,
+             condition: bool = True) -> ExactSolution:
     """:func:`exact_solve` at a point already checked (:class:`symsteady.points.Points`);
-    ``x0``: a starting vector (a neighbouring point's ``.x`` at the same N) for GMRES."""
+    ``x0``: a starting vector (a neighbouring point's ``.x`` at the same N) for GMRES;
+    ``condition=False``: no ``onenormest`` (``info.condition`` is then the refinement's lower bound)."""
     with single_blas_thread():
         t0 = time.perf_counter()
         system = build_at(model, values)
         t1 = time.perf_counter()
-        x, info = solve_exact_liouvillian(system, x0)
+        x, info = solve_exact_liouvillian(system, x0, condition)
         info.build_seconds, info.solve_seconds = t1 - t0, time.perf_counter() - t1
     return ExactSolution(system.space, x, info)
 

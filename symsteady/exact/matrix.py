@@ -15,7 +15,7 @@ dissipator), L1 the rest; :mod:`symsteady.exact.pieces` assembles both from fixe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -119,6 +119,19 @@ class ExactLiouvillian:
     A: scipy.sparse.csc_matrix | scipy.sparse.csr_matrix  # CSR when broken (pieces.LiouvillianPieces)
     rhs: float
     broken: bool  # L has a U(1)-breaking part (L1 != 0)
+    #: state kept by the solver between points on one pattern (the pieces' own dict; e.g. an
+    #: analysed PARDISO handle), or None
+    workspace: dict | None = None
+    #: A as CSC when A is CSR (the pieces give both, sharing their patterns), else None
+    A_csc: scipy.sparse.csc_matrix | None = field(default=None, repr=False)
+
+    def columns(self) -> scipy.sparse.csc_matrix:
+        """A as CSC, the format the direct solvers take."""
+        if self.A.format == "csc":
+            return self.A
+        if self.A_csc is None:
+            self.A_csc = self.A.tocsc()
+        return self.A_csc
 
 
 def check_size(basis: Basis, n: int, period: int = 1) -> int:

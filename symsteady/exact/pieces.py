@@ -119,6 +119,8 @@ class LiouvillianPieces:
     positions0: np.ndarray = field(init=False, repr=False)
     rows: tuple[np.ndarray, np.ndarray] | None = field(init=False, repr=False)
     row_order: np.ndarray | None = field(init=False, repr=False)
+    #: the solver's state between points on this pattern (symsteady.exact.solve: analysed PARDISO handles)
+    workspace: dict = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         keep0 = np.zeros(self.pattern.nnz, dtype=bool)
@@ -134,6 +136,10 @@ class LiouvillianPieces:
             order = np.arange(P.nnz, dtype=P.indices.dtype)
             T = scipy.sparse.csc_matrix((order, P.indices, P.indptr), shape=(P.dim, P.dim)).tocsr()
             self.rows, self.row_order = (T.indices, T.indptr), T.data
+
+    def __getstate__(self) -> dict:
+        """Pickled without the workspace (solver handles hold memory of this process only)."""
+        return {**self.__dict__, "workspace": {}}
 
     @property
     def nbytes(self) -> int:
@@ -166,10 +172,11 @@ class LiouvillianPieces:
             data0 = data[self.positions0]
         A0 = self.pattern0.with_data(data0)
         if not broken:
-            return ExactLiouvillian(self.space, A0, A0, scale * self.trace_rhs, False)
+            return ExactLiouvillian(self.space, A0, A0, scale * self.trace_rhs, False, self.workspace)
         dim = self.pattern.dim
         A = scipy.sparse.csr_matrix((data[self.row_order], *self.rows), shape=(dim, dim))
-        return ExactLiouvillian(self.space, A0, A, scale * self.trace_rhs, True)
+        return ExactLiouvillian(self.space, A0, A, scale * self.trace_rhs, True, self.workspace,
+                                A_csc=self.pattern.with_data(data))
 
 
 @dataclass

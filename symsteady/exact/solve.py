@@ -10,10 +10,14 @@ Paths (``docs/algorithm/exact-convergence.md#convergence-paths``):
   fast while the breaking part is weak;
 * ``"direct"``: a sparse LU of the full L, straight away when the dimension is at most
   DIRECT_FIRST_DIMENSION (there one LU of L costs less than LU(L0) plus GMRES, and it gives the
-  refinement and the condition estimate), else in a nested-dissection order
-  (:mod:`symsteady.exact.ordering`) when GMRES does not converge (or L0 is singular) and its
-  estimated memory fits (DIRECT_MEMORY_FRACTION of the available memory); otherwise an
-  :class:`~symsteady.errors.ExactSolverError` naming the memory it would need.
+  refinement and the condition estimate), else when GMRES does not converge (or L0 is
+  singular). With pypardiso installed (USE_PARDISO) it is MKL PARDISO's (:mod:`symsteady.exact.pardiso`:
+  complex, METIS order, its analysis kept on the pieces for the next point of a sweep, its
+  memory checked from PARDISO's own count after the analysis); else SuperLU's in a
+  nested-dissection order (:mod:`symsteady.exact.ordering`; MMD_AT_PLUS_A up to
+  DIRECT_FIRST_DIMENSION), its memory estimated from the measured fill. Either must fit in
+  DIRECT_MEMORY_FRACTION of the available memory, otherwise an
+  :class:`~symsteady.errors.ExactSolverError` names the memory it would need.
 
 Every solution then gets one step of iterative refinement with the residual in extended
 precision; the correction's size gives the forward error (:func:`refine`). ILU of the full L
@@ -36,6 +40,7 @@ import scipy.sparse.linalg
 
 from ..errors import ExactSolverError, ExactSolverWarning, NonUniqueSteadyStateError
 from .matrix import ExactLiouvillian
+from . import pardiso
 from .ordering import nested_dissection
 from .space import KeySpace
 
@@ -69,6 +74,12 @@ FILL, FILL_2D, BYTES_PER_ENTRY = 1.7, 10.0, 32
 #: breaking). N = 26 has dimension 3654; N = 30 (5456) keeps GMRES; in the charge sector of
 #: xyz and tfi (docs/algorithm/exact-solver.md#exact-sector) N = 20 has 891, N <= 34 goes direct.
 DIRECT_FIRST_DIMENSION = 4000
+#: The direct path factors with MKL PARDISO when pypardiso is installed (the extra ``pardiso``),
+#: else with SuperLU (``docs/algorithm/exact-convergence.md#convergence-pardiso``).
+USE_PARDISO = pardiso.available()
+#: After perturbed pivots in PARDISO, SuperLU refactors L (to tell a singular L) while its
+#: estimated memory is below this (N of about 60 with local processes, seconds).
+PIVOT_CHECK_BYTES = 1_000_000_000
 
 
 @dataclass
@@ -83,6 +94,7 @@ class SolveInfo:
     ``"lower bound"`` ``||L̂|| ||δx̂|| / ||r||`` from the refinement); ``memory_bytes`` is the
     solver's peak working memory estimated from what it stored (matrix, LU, Krylov vectors);
     ``rss_growth_bytes`` the growth of the process' peak resident memory during the solve;
+    ``backend`` the direct path's factorisation (``"pardiso"`` or ``"superlu"``);
     ``refinement`` the refinement step's correction δx̂ itself (for the forward error of the
     observables).
     """
@@ -99,6 +111,7 @@ class SolveInfo:
     condition_kind: str = ""
     memory_bytes: int = 0
     rss_growth_bytes: int = 0
+    backend: str = ""
     refinement: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
@@ -185,24 +198,101 @@ def _singular(system: ExactLiouvillian) -> NonUniqueSteadyStateError:
         "its steady state is not unique (some excitations never decay — is there no emission or pumping?)")
 
 
-def _direct_lu(system: ExactLiouvillian, note: str) -> tuple[Callable[..., np.ndarray], int]:
-    """``(solve(r, trans), bytes)``: the LU of the full L (nested-dissection order; SuperLU's
-    MMD_AT_PLUS_A up to DIRECT_FIRST_DIMENSION), after a memory check."""
+@dataclass
+class DirectLU:
+    """A factorisation of the full L: ``solve(r, trans)`` (``trans`` ``"N"``, ``"T"`` or ``"H"``),
+    its ``nbytes`` (measured: SuperLU's stored L + U, or PARDISO's reported peak), ``backend``
+    (``"pardiso"`` or ``"superlu"``), ``release()`` (call when the point is done) and a ``note``
+    for ``info`` (perturbed pivots)."""
+
+    solve: Callable[..., np.ndarray]
+    nbytes: int
+    backend: str
+    release: Callable[[], None] = lambda: None
+    note: str = ""
+
+
+def _memory_error(space: KeySpace, note: str, need: int, have: int, measured: str) -> ExactSolverError:
+    return ExactSolverError(
+        f"N = {space.n}: {note + ', and ' if note else ''}a direct LU of dimension {space.dim} needs "
+        f"{measured} {need / 2**30:.1f} GB, more than the memory limit of {DIRECT_MEMORY_FRACTION:.0%} of the "
+        f"{have / 2**30:.1f} GB available; use a smaller N, a weaker U(1)-breaking term, or a "
+        "machine with more memory")
+
+
+def _direct_lu(system: ExactLiouvillian, note: str) -> DirectLU:
+    """The LU of the full L after a memory check: MKL PARDISO when pypardiso is installed
+    (USE_PARDISO), else SuperLU (nested-dissection order; MMD_AT_PLUS_A up to
+    DIRECT_FIRST_DIMENSION)."""
+    if note:
+        warnings.warn(ExactSolverWarning(f"N = {system.space.n}: {note}; solving L by a direct sparse LU "
+                                         "instead (slower)"), stacklevel=5)
+    return _pardiso_lu(system, note) if USE_PARDISO else _superlu(system, note)
+
+
+def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
+    """PARDISO (complex unsymmetric, METIS order): the analysis is taken from the pieces'
+    workspace when a point on the same pattern left one there, else made; the memory PARDISO
+    reports after it is checked before the numeric factorisation
+    (``docs/algorithm/exact-convergence.md#convergence-pardiso``)."""
+    space = system.space
+    pool: list[pardiso.Pardiso] = system.workspace.setdefault("pardiso", []) if system.workspace is not None else []
+    try:
+        handle = pool.pop()  # atomic: a handle serves one point at a time
+    except IndexError:
+        handle = pardiso.Pardiso(system.columns())
+        try:
+            handle.analyse(system.columns())
+        except pardiso.PardisoError as e:
+            handle.free()
+            if e.code in (-2, -9):
+                raise _memory_error(space, note, direct_memory_estimate(space), available_memory(),
+                                    "(PARDISO's analysis ran out of memory) about") from None
+            raise ExactSolverError(f"N = {space.n}: PARDISO's analysis failed ({e})") from None
+    need, have = handle.peak_bytes, available_memory()
+    if need > DIRECT_MEMORY_FRACTION * have:
+        pool.append(handle)
+        raise _memory_error(space, note, need, have, "(PARDISO's own count after its analysis)")
+    try:
+        handle.factor(system.columns())
+    except pardiso.PardisoError as e:
+        handle.release_factor()
+        pool.append(handle)
+        if e.code in (-2, -9):
+            raise _memory_error(space, note, need, have, "(PARDISO ran out of memory) at least") from None
+        raise _singular(system) from None
+    if handle.perturbed_pivots:
+        # a pivot below 1e-13 ||L||, replaced by PARDISO: L may be singular (a second steady
+        # state), which SuperLU's threshold pivoting detects (an exact zero pivot) — while that
+        # is cheap (PIVOT_CHECK_BYTES); else (strong breaking at N = 120: L is merely
+        # ill-conditioned, κ_1 > 1e18) PARDISO's factor is kept and the refinement and the
+        # checks of the result (backward error, Hilbert–Schmidt norm) decide
+        if direct_memory_estimate(space) <= min(PIVOT_CHECK_BYTES, DIRECT_MEMORY_FRACTION * have):
+            handle.release_factor()
+            pool.append(handle)
+            return _superlu(system, note)
+        pivots_note = f"PARDISO perturbed {handle.perturbed_pivots} pivots"
+    else:
+        pivots_note = ""
+
+    def release() -> None:
+        handle.release_factor()
+        pool.append(handle)
+
+    return DirectLU(handle.solve, need, "pardiso", release, pivots_note)
+
+
+def _superlu(system: ExactLiouvillian, note: str) -> DirectLU:
+    """SuperLU of the full L (nested-dissection order; SuperLU's MMD_AT_PLUS_A up to
+    DIRECT_FIRST_DIMENSION), after a memory check from the measured fill (FILL)."""
     space = system.space
     need, have = direct_memory_estimate(space), available_memory()
     if need > DIRECT_MEMORY_FRACTION * have:
-        raise ExactSolverError(
-            f"N = {space.n}: {note}, and a direct LU of dimension {space.dim} needs about "
-            f"{need / 2**30:.1f} GB, more than the memory limit of {DIRECT_MEMORY_FRACTION:.0%} of the "
-            f"{have / 2**30:.1f} GB available; use a smaller N, a weaker U(1)-breaking term, or a "
-            "machine with more memory")
-    if note:
-        warnings.warn(ExactSolverWarning(f"N = {space.n}: {note}; solving L by a direct sparse LU "
-                                         "instead (slower)"), stacklevel=5)
+        raise _memory_error(space, note, need, have, "about")
     small = space.dim <= DIRECT_FIRST_DIMENSION
     p = np.arange(space.dim) if small else nested_dissection(system.A, space.labels)
     try:
-        lu = scipy.sparse.linalg.splu((system.A if small else system.A[p][:, p]).tocsc(),
+        lu = scipy.sparse.linalg.splu((system.columns() if small else system.A[p][:, p]).tocsc(),
                                       permc_spec="MMD_AT_PLUS_A" if small else "NATURAL",
                                       diag_pivot_thresh=0.001, options={"SymmetricMode": True})
     except RuntimeError:
@@ -217,7 +307,7 @@ def _direct_lu(system: ExactLiouvillian, note: str) -> tuple[Callable[..., np.nd
         out[p] = lu.solve(np.ascontiguousarray(r[p], dtype=complex), trans=trans)
         return out
 
-    return solve, _nbytes(lu.L) + _nbytes(lu.U)
+    return DirectLU(solve, _nbytes(lu.L) + _nbytes(lu.U), "superlu")
 
 
 def stalled(history: list[float], window: int = STALL_WINDOW) -> bool:
@@ -275,11 +365,13 @@ def _rhs(system: ExactLiouvillian) -> np.ndarray:
     return b
 
 
-def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = None
+def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = None, condition: bool = True
                             ) -> tuple[np.ndarray, SolveInfo]:
     """The normalised steady-state coordinates x̂ (``rho = sum x̂_j B̂_j``) and how they were found.
 
-    ``x0`` (optional) is a starting vector for GMRES, e.g. a neighbouring point's solution."""
+    ``x0`` (optional) is a starting vector for GMRES, e.g. a neighbouring point's solution;
+    ``condition=False`` skips ``onenormest`` (about eight solves: 20 % of a small direct point),
+    leaving the refinement's lower bound in ``info.condition``."""
     rss0 = _rss_bytes()
     dim = system.space.dim
     b = _rhs(system)
@@ -316,15 +408,24 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
             else:
                 note = (f"GMRES preconditioned by LU(L0) did not converge ({info.iterations} iterations): "
                         "the U(1)-breaking part is too strong for this preconditioner")
+    release: Callable[[], None] = lambda: None
     if x is None:
         info.method, info.note = "direct", note
-        solver, lu_bytes = _direct_lu(system, note)
-        full_lu = solver
-        x = solver(b)
-        info.memory_bytes = matrix_bytes + lu_bytes
-    x = refine(system, x, b, solver, info)
-    if full_lu is not None:
-        info.condition, info.condition_kind = _condition(system, full_lu), "onenormest"
+        direct = _direct_lu(system, note)
+        solver = full_lu = direct.solve
+        release = direct.release
+        info.backend = direct.backend
+        if direct.note:
+            info.note = f"{info.note}; {direct.note}" if info.note else direct.note
+        info.memory_bytes = matrix_bytes + direct.nbytes
+    try:
+        if x is None:
+            x = solver(b)
+        x = refine(system, x, b, solver, info)
+        if full_lu is not None and condition:
+            info.condition, info.condition_kind = _condition(system, full_lu), "onenormest"
+    finally:
+        release()
     _check(system, x, b, info)
     info.rss_growth_bytes = max(0, _rss_bytes() - rss0)
     return x, info
