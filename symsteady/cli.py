@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report points where |perturbative - exact| of xi2_R exceeds it (default 0.01)")
     w.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a local cluster)")
     w.add_argument("--workers", type=int, help="local cluster size (default: the machine's cores)")
-    w.add_argument("--serial", action="store_true", help="run the exact method in this process, without Dask")
+    w.add_argument("--serial", action="store_true", help="run the exact method in this process on one thread, without Dask")
     g = sub.add_parser("generate", help="NumPy module, C99 kernel or LaTeX of the closed forms")
     g.add_argument("model")
     g.add_argument("--order", type=int, default=2, help=ORDER_HELP + " (default 2)")

@@ -249,6 +249,25 @@ def test_cli_sweep_errors(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_threaded_in_process_sweep_gives_the_one_thread_rows(capsys):
+    """A small sweep runs its chunks on a thread per core: the same chunks, so the same rows bit
+    for bit (each chunk's warm starts included); the progress line says which path ran."""
+    model = builtin("xyz")
+    grid = sw.make_grid(model, ["Jx=-1:3:5", "Jy=-1:3:4"], XYZ_PLANE, N=8)
+    one = sw.run_exact(model, grid.points(), serial=True, chunk_size=3, progress=True)
+    assert "exact (serial)" in capsys.readouterr().err
+    threaded = sw.run_exact(model, grid.points(), n_workers=2, chunk_size=3, progress=True)
+    assert "exact (2 threads)" in capsys.readouterr().err
+    assert threaded == one
+
+
+def test_threaded_sweep_errors_reach_the_caller():
+    model = builtin("tfi")
+    grid = sw.make_grid(model, ["Jx=0:0.1:4"], ["Delta=-2", "gamma=-1"], N=4)
+    with pytest.raises(symsteady.errors.RateError, match="negative"):
+        sw.run_exact(model, grid.points(), n_workers=2, chunk_size=1)
+
+
 def test_missing_dask_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     model = builtin("tfi")

@@ -16,6 +16,7 @@ dissipator), L1 the rest; :mod:`symsteady.exact.pieces` assembles both from fixe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 import numpy as np
@@ -124,6 +125,11 @@ class ExactLiouvillian:
     workspace: dict | None = None
     #: A as CSC when A is CSR (the pieces give both, sharing their patterns), else None
     A_csc: scipy.sparse.csc_matrix | None = field(default=None, repr=False)
+
+    @cached_property
+    def norm_inf(self) -> float:
+        """||A||_inf, the maximum absolute row sum (the scale of backward errors)."""
+        return float(abs(self.A).sum(axis=1).max())
 
     def columns(self) -> scipy.sparse.csc_matrix:
         """A as CSC, the format the direct solvers take."""

@@ -119,7 +119,8 @@ class LiouvillianPieces:
     positions0: np.ndarray = field(init=False, repr=False)
     rows: tuple[np.ndarray, np.ndarray] | None = field(init=False, repr=False)
     row_order: np.ndarray | None = field(init=False, repr=False)
-    #: the solver's state between points on this pattern (symsteady.exact.solve: analysed PARDISO handles)
+    #: state kept between points on this pattern: the compiled coefficients, analysed PARDISO
+    #: handles (symsteady.exact.solve)
     workspace: dict = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -138,7 +139,7 @@ class LiouvillianPieces:
             self.rows, self.row_order = (T.indices, T.indptr), T.data
 
     def __getstate__(self) -> dict:
-        """Pickled without the workspace (solver handles hold memory of this process only)."""
+        """Pickled without the workspace (compiled functions and solver handles belong to this process)."""
         return {**self.__dict__, "workspace": {}}
 
     @property
@@ -148,14 +149,26 @@ class LiouvillianPieces:
                 + self.trace_positions.nbytes + self.pattern.nbytes + self.pattern0.nbytes + self.positions0.nbytes
                 + rows)
 
+    def coefficients(self, model: Model, values: Mapping[str, Any]) -> list[complex]:
+        """Each piece's coefficient at a checked point, in double precision, by one function
+        compiled (``sympy.lambdify``) once per pieces: substituting into the sympy expressions
+        took a millisecond per point of a map."""
+        compiled = self.workspace.get("coefficients")
+        if compiled is None:
+            symbols = sorted(set().union(*(p.coefficient.free_symbols for p in self.pieces)), key=str)
+            compiled = symbols, sympy.lambdify(symbols, [p.coefficient for p in self.pieces], modules="numpy")
+            self.workspace["coefficients"] = compiled
+        symbols, function = compiled
+        _, _, subs = point_field(model, values)
+        return [complex(c) for c in function(*(complex(subs[s]) for s in symbols))]
+
     def combine(self, model: Model, values: Mapping[str, Any]) -> ExactLiouvillian:
         """L0 and L at a checked point: ``sum coefficient(point) * piece`` plus the trace row."""
-        _, convert, _ = point_field(model, values)
+        coefficients = self.coefficients(model, values)
         data = np.zeros(self.pattern.nnz, dtype=complex)
         broken = False
         scale = 0.0  # an upper bound of max |L0_ij| (the trace row's scale)
-        for p in sorted(self.pieces, key=lambda p: p.breaking):
-            c = complex(convert(p.coefficient))
+        for c, p in sorted(zip(coefficients, self.pieces), key=lambda cp: cp[1].breaking):
             if c == 0:
                 continue
             if p.breaking and not broken:  # L0 is complete: its scale fixes the trace row's
@@ -384,10 +397,22 @@ _CACHE: OrderedDict[tuple[Any, int], LiouvillianPieces] = OrderedDict()
 _LOCK = threading.Lock()
 
 
+_KEYS: OrderedDict[int, tuple[Model, Any]] = OrderedDict()  # id -> (model, key): srepr took 0.4 ms a point
+
+
 def _model_key(model: Model) -> Any:
     """A model's content (its Hamiltonian words and rates), independent of its name."""
-    return (tuple(sorted((w, sympy.srepr(c)) for w, c in model.poly.items())),
-            tuple(sorted((k, sympy.srepr(v)) for k, v in model.rates.items())))
+    with _LOCK:
+        hit = _KEYS.get(id(model))
+        if hit is not None and hit[0] is model:
+            return hit[1]
+    key = (tuple(sorted((w, sympy.srepr(c)) for w, c in model.poly.items())),
+           tuple(sorted((k, sympy.srepr(v)) for k, v in model.rates.items())))
+    with _LOCK:
+        _KEYS[id(model)] = (model, key)  # the model kept: its id cannot be reused while here
+        while len(_KEYS) > 32:
+            _KEYS.popitem(last=False)
+    return key
 
 
 def pieces_for(model: Model, n: int) -> LiouvillianPieces:

@@ -115,14 +115,10 @@ class SolveInfo:
     refinement: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
-def _backward_error(A: scipy.sparse.spmatrix, x: np.ndarray, b: np.ndarray) -> float:
+def _backward_error(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray) -> float:
     if not np.all(np.isfinite(x)):
         return float("inf")
-    return float(np.abs(A @ x - b).max() / (_norm_inf(A) * np.abs(x).max()))
-
-
-def _norm_inf(A: scipy.sparse.spmatrix) -> float:
-    return float(abs(A).sum(axis=1).max())
+    return float(np.abs(system.A @ x - b).max() / (system.norm_inf * np.abs(x).max()))
 
 
 def _nbytes(M: Any) -> int:
@@ -446,7 +442,7 @@ def refine(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, solve: Callab
     info.refinement = delta
     r_norm = float(np.abs(r).max())
     if r_norm > 0:
-        info.condition = _norm_inf(system.A) * float(np.abs(delta).max()) / r_norm
+        info.condition = system.norm_inf * float(np.abs(delta).max()) / r_norm
         info.condition_kind = "lower bound"
     return x + delta
 
@@ -466,7 +462,7 @@ def _condition(system: ExactLiouvillian, solve: Callable[..., np.ndarray]) -> fl
 
 
 def _check(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, info: SolveInfo) -> None:
-    info.backward_error = _backward_error(system.A, x, b)
+    info.backward_error = _backward_error(system, x, b)
     if not info.backward_error <= ACCEPTED_BACKWARD_ERROR:
         raise NonUniqueSteadyStateError(
             f"the exact Liouvillian at N = {system.space.n} is (numerically) singular: the solve "

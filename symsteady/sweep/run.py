@@ -1,5 +1,6 @@
 """Running a sweep: perturbative methods as one vectorised ``evaluate`` call; the exact method
-point by point, serially or in chunks on a Dask client (a ``LocalCluster`` with one
+point by point, in this process (chunks one after the other, or on a thread per core) or in
+chunks on a Dask client (a ``LocalCluster`` with one
 single-threaded worker process per core by default, or an existing cluster by address).
 """
 
@@ -9,6 +10,7 @@ import contextlib
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -19,6 +21,7 @@ from ..errors import MissingDependencyError, ParameterError
 from ..evaluation import METHODS, evaluate
 from ..exact.space import exact_dimension
 from ..model import Model
+from ..threads import single_blas_thread
 from .grid import Grid
 from .table import Row, flatten, write_csv
 
@@ -109,26 +112,56 @@ def run_exact(model: Model, points: Sequence[Mapping[str, Any]], *, client: Any 
               chunk_size: int | None = None, progress: bool | None = None, qfi: bool = False) -> list[Row]:
     """``evaluate(model, None, points, "exact", qfi=qfi)`` in chunks: serially, on ``client``, or on a
     client made by :func:`dask_client` (``scheduler``, ``n_workers``). ``serial=None`` decides
-    from the estimated work (:func:`choose_serial`); the progress line says which ran. Rows in
-    point order."""
+    from the estimated work (:func:`choose_serial`) and runs a small sweep in this process on a
+    thread per core (``n_workers`` of them); ``serial=True`` runs it on one thread. The progress
+    line says which ran. Rows in point order."""
     points = [dict(p) for p in points]
     n = len(points)
+    threads = 1
     if serial is None:
         serial = choose_serial(model, points, scheduler, client, n_workers)
-    bar = progress_bar(n, "exact (serial)" if serial else "exact (dask)", progress)
+        threads = min(n_workers or cores(), -(-n // (chunk_size or SERIAL_CHUNK)))
+    label = "exact (dask)" if not serial else "exact (serial)" if threads < 2 else f"exact ({threads} threads)"
+    bar = progress_bar(n, label, progress)
     try:
         if serial:
-            rows: list[Row] = []
-            for r in _chunks(n, chunk_size or SERIAL_CHUNK):
-                rows += evaluate(model, None, [points[i] for i in r], "exact", qfi=qfi)
-                bar.update(len(r))
-            return rows
+            return _run_in_process(model, points, chunk_size or SERIAL_CHUNK, threads, bar, qfi)
         if client is None:
             with dask_client(scheduler, n_workers) as c:
                 return _run_on(c, model, points, chunk_size, bar, qfi)
         return _run_on(client, model, points, chunk_size, bar, qfi)
     finally:
         bar.close()
+
+
+def _run_in_process(model: Model, points: list[dict[str, Any]], chunk_size: int, threads: int, bar: Any,
+                    qfi: bool) -> list[Row]:
+    """The chunks in this process: one after the other, or on ``threads`` threads (the same
+    chunks, hence the same rows). Threads pay because the LU and its solves release the GIL
+    (bench/exact.py --map, 2 cores: 41 × 41 points at N = 20 in MAP_THREADS s against MAP_SERIAL s one
+    after the other); BLAS stays at one thread per solve throughout."""
+    chunks = _chunks(len(points), chunk_size)
+
+    def run(r: range) -> list[Row]:
+        return evaluate(model, None, [points[i] for i in r], "exact", qfi=qfi)
+
+    rows: list[Row] = []
+    if threads < 2:
+        for r in chunks:
+            rows += run(r)
+            bar.update(len(r))
+        return rows
+    # one limit around the pool: the solvers' own (nested) limits then restore one thread, not
+    # the caller's setting while another thread still solves
+    with single_blas_thread(), ThreadPoolExecutor(threads) as pool:
+        try:
+            for r, part in zip(chunks, pool.map(run, chunks)):  # in order; a chunk's error re-raised here
+                rows += part
+                bar.update(len(r))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return rows
 
 
 def _run_on(client: Any, model: Model, points: list[dict[str, Any]], chunk_size: int | None,
