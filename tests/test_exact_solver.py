@@ -240,6 +240,35 @@ def test_gmres_failure_falls_back_to_direct_solve_and_says_so(monkeypatch):
     assert_agree(solution.observables(), want, 8, 1e-12)
 
 
+def test_projected_gmres_time_from_its_rate():
+    from symsteady.exact.solve import projected_seconds
+
+    # halving per cycle, 2 s a cycle: ten more cycles to gain 2^10
+    assert projected_seconds([1.0, 0.5, 0.25], 0.25 / 1024, 4.0) == pytest.approx(20.0)
+    assert projected_seconds([1.0, 1.0, 1.0], 1e-3, 4.0) == float("inf")
+    assert projected_seconds([1.0, 0.5], 1e-3, 4.0) == 0.0  # too early to tell
+    assert projected_seconds([1.0, 0.5, 1e-4], 1e-3, 4.0) == 0.0  # there
+
+
+def test_gmres_slower_than_the_direct_lu_gives_way_to_it(monkeypatch):
+    """GMRES stops when, at its rate, the rest would outlast the direct LU (here: a direct LU
+    said to take no time, GMRES two vectors per cycle) — and keeps going when it would not."""
+    point = {"N": 8, **PARAMS["driven_ising"]}
+    want = exact_observables_at(builtin("driven_ising"), point)
+    monkeypatch.setattr(symsteady.exact.solve, "DIRECT_FIRST_DIMENSION", 0)  # the GMRES path
+    monkeypatch.setattr(symsteady.exact.solve, "GMRES_RESTART_MAX", 2)
+    monkeypatch.setattr(symsteady.exact.solve, "GMRES_RESTART_MIN", 2)
+    monkeypatch.setattr(symsteady.exact.solve, "DIRECT_SECONDS", 1e-12)
+    with pytest.warns(ExactSolverWarning, match="longer than the direct LU"):
+        solution = exact_solve(builtin("driven_ising"), point)
+    assert solution.info.method == "direct" and solution.info.iterations <= 2 * 3
+    assert_agree(solution.observables(), want, 8, 1e-12)
+    monkeypatch.setattr(symsteady.exact.solve, "DIRECT_SECONDS", 1e12)
+    slow = exact_solve(builtin("driven_ising"), point)
+    assert slow.info.method == "gmres" and slow.info.iterations > 6
+    assert_agree(slow.observables(), want, 8, 1e-10)
+
+
 def test_singular_L0_falls_back_and_the_fully_mixed_state_has_no_squeezing(monkeypatch):
     """Drive and dephasing without emission: L0 is singular (every population is steady), L is
     not (the unique steady state is 1/2^N); its mean spin vanishes, so ξ² is undefined (NaN)."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import resource
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -55,6 +56,17 @@ GMRES_MEMORY = 1_000_000_000
 GMRES_ITERATIONS = 1600
 STALL_WINDOW = 2
 ROUNDOFF_FLOOR = 1e-9
+#: Seconds of the direct LU of a strongly broken L with local processes, one thread:
+#: DIRECT_SECONDS * (dim / 12341) ** DIRECT_SECONDS_POWER (MKL PARDISO, driven_ising Ω = 0.7,
+#: Δ = 0.5, U = 0.5: N = 40 (12341 unknowns) 0.40 s, N = 60 3.6 s, N = 100 66 s, N = 120 161 s;
+#: SuperLU SUPERLU_SLOWER times that). GMRES stops early when the rest of its run, projected
+#: from its rate over the last STALL_WINDOW cycles, would take longer than this (while the
+#: direct LU fits in memory): measured on the product state at N = 100 it otherwise ran 1000
+#: iterations before stalling.
+DIRECT_SECONDS, DIRECT_SECONDS_POWER, SUPERLU_SLOWER = 0.4, 1.87, 2.3
+#: PARDISO's peak memory over SuperLU's estimate (direct_memory_estimate) on the same L
+#: (bench/exact.py --strong-table: N = 40 87 against 202 MB, N = 60 362 against 1131 MB).
+PARDISO_MEMORY_RATIO = 0.45
 #: Tolerance of the refinement step's GMRES (the correction is needed to a few digits only).
 REFINE_RTOL = 1e-4
 #: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution.
@@ -147,6 +159,25 @@ def direct_memory_estimate(space: KeySpace) -> int:
     if len(space.labels) == 2:  # symmetric sector: a 2-d lattice of labels
         return int(FILL_2D * space.dim * np.log2(max(space.dim, 2)) * BYTES_PER_ENTRY)
     return int(FILL * space.dim * space.n ** 1.5 * BYTES_PER_ENTRY)
+
+
+def direct_seconds(space: KeySpace) -> float:
+    """A rough single-thread time of the direct LU at this size (DIRECT_SECONDS)."""
+    t = DIRECT_SECONDS * (space.dim / 12341) ** DIRECT_SECONDS_POWER
+    return t if USE_PARDISO else SUPERLU_SLOWER * t
+
+
+def projected_seconds(history: list[float], target: float, elapsed: float, window: int = STALL_WINDOW) -> float:
+    """Seconds GMRES still needs to bring its residual (``history``: one entry per restart cycle,
+    the start first; ``elapsed`` seconds so far) down to ``target`` at its rate over the last
+    ``window`` cycles: 0 before ``window`` cycles ran, infinite when it does not decrease."""
+    cycles = len(history) - 1
+    if cycles < window or history[-1] <= target:
+        return 0.0
+    rate = (history[-1] / history[-1 - window]) ** (1 / window)
+    if not rate < 1:
+        return math.inf
+    return elapsed / cycles * math.log(target / history[-1]) / math.log(rate)
 
 
 def residual_extended(A: scipy.sparse.spmatrix, x: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -319,25 +350,30 @@ def _krylov_size(dim: int) -> int:
 
 
 def _gmres_solver(system: ExactLiouvillian, lu: Any
-                  ) -> tuple[Callable[[np.ndarray, float], tuple[np.ndarray | None, int]], int]:
-    """``(solve, bytes)``: ``solve(r, rtol, atol) -> (δ or None, inner iterations)``: ``L̂ δ = r`` by scipy's restarted
+                  ) -> tuple[Callable[..., tuple[np.ndarray | None, int, str]], int]:
+    """``(solve, bytes)``: ``solve(r, rtol, atol) -> (δ or None, inner iterations, why not)``: ``L̂ δ = r`` by scipy's restarted
     GMRES on ``P = W LU(L0)^-1 L̂ W^-1`` (left preconditioned, unknowns ``y = W δ`` on the
     population scale, so the stopping test weighs every element as the moments do)."""
     dim = system.space.dim
     w = np.exp(system.space.log_population_weight())
     A = system.A.tocsr()  # CSR: the faster product
+    need = direct_memory_estimate(system.space) * (PARDISO_MEMORY_RATIO if USE_PARDISO else 1.0)
+    fits = need <= DIRECT_MEMORY_FRACTION * available_memory()
+    budget = direct_seconds(system.space) if fits else math.inf  # GMRES against the direct LU's time
     op = scipy.sparse.linalg.LinearOperator((dim, dim), matvec=lambda y: w * lu.solve(A @ (y / w)), dtype=complex)
     restart = _krylov_size(dim)
 
     def solve(r: np.ndarray, rtol: float, atol: float = 0.0, floor: float = 0.0
               ) -> tuple[np.ndarray | None, int]:
         """Restart cycles run one by one, each checked on its true (preconditioned) residual:
-        converged at ``max(rtol ||rhs||, atol)``; stopped when :func:`stalled`, accepted then
+        converged at ``max(rtol ||rhs||, atol)``; stopped when :func:`stalled` or when the
+        rest would take longer than the direct LU (:func:`projected_seconds`), accepted then
         if the residual is below ``floor`` (the roundoff floor of the weighted operator)."""
         rhs = w * lu.solve(r)
         target = max(rtol * float(np.linalg.norm(rhs)), atol)
         y = np.zeros(dim, dtype=complex)
         count, history = [0], [float(np.linalg.norm(rhs))]
+        t0 = time.perf_counter()
 
         def step(_: Any) -> None:
             count[0] += 1
@@ -347,10 +383,16 @@ def _gmres_solver(system: ExactLiouvillian, lu: Any
                                              maxiter=1, callback=step, callback_type="pr_norm")
             history.append(float(np.linalg.norm(rhs - op.matvec(y))))
             if stalled(history):
+                why = "it stalled"
                 break
+            if projected_seconds(history, target, time.perf_counter() - t0) > budget:
+                why = f"at its rate it would take longer than the direct LU (about {budget:.0f} s)"
+                break
+        else:
+            why = "" if history[-1] <= target else f"the limit of {GMRES_ITERATIONS} iterations"
         if history[-1] <= max(target, floor):
-            return y / w, count[0]
-        return None, count[0]
+            return y / w, count[0], ""
+        return None, count[0], why
 
     return solve, 16 * dim * (restart + 4) + _nbytes(A)
 
@@ -392,17 +434,17 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
             # the target is absolute, on the scale of the weighted state (a warm start that is
             # already close needs fewer iterations, not a tighter relative tolerance)
             scale = float(np.linalg.norm(np.exp(system.space.log_population_weight()) * x_l0))
-            delta, info.iterations = gmres(b - system.A @ start, 0.0, GMRES_RTOL * scale, ROUNDOFF_FLOOR * scale)
+            delta, info.iterations, why = gmres(b - system.A @ start, 0.0, GMRES_RTOL * scale, ROUNDOFF_FLOOR * scale)
             info.memory_bytes = matrix_bytes + lu_bytes + krylov_bytes
             if delta is not None:
                 x = start + delta
 
                 def solver(r: np.ndarray) -> np.ndarray:
-                    d, its = gmres(r, REFINE_RTOL)
+                    d, its, _ = gmres(r, REFINE_RTOL)
                     info.iterations += its
                     return np.full(dim, np.nan, dtype=complex) if d is None else d
             else:
-                note = (f"GMRES preconditioned by LU(L0) did not converge ({info.iterations} iterations): "
+                note = (f"GMRES preconditioned by LU(L0) did not converge ({info.iterations} iterations; {why}): "
                         "the U(1)-breaking part is too strong for this preconditioner")
     release: Callable[[], None] = lambda: None
     if x is None:
