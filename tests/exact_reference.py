@@ -158,6 +158,19 @@ def orbit_matrix(N: int, a: int, b: int, c: int) -> np.ndarray:
     return M
 
 
+def orbit_coefficients(X: np.ndarray, N: int) -> dict[tuple[int, int, int], complex]:
+    """Orbit coefficients of a permutation-invariant 2^N matrix, every label: x = <B, X> / ||B||^2."""
+    from symsteady.algebra import OrbitBasis
+    from symsteady.exact.space import all_labels
+    from symsteady.fields import ComplexField
+
+    out = {}
+    for key in zip(*(lab.tolist() for lab in all_labels(OrbitBasis(ComplexField(N)), N))):
+        B = orbit_matrix(N, *key)
+        out[key] = np.vdot(B, X) / np.vdot(B, B).real
+    return out
+
+
 def symmetric_basis(N: int) -> np.ndarray:
     """Isometry V (2^N x (N+1)) whose columns are the Dicke states |N/2, m>.
 

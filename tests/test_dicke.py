@@ -126,15 +126,6 @@ def test_lowest_window_is_the_tail_of_the_full_blocks(kind, rng):
         np.testing.assert_allclose(rho[:-4, :], 0, atol=1e-12)
 
 
-def orbit_coefficients(X, N):
-    """Orbit coefficients of a permutation-invariant 2^N matrix: x = <B, X> / ||B||^2."""
-    out = {}
-    for key in zip(*(lab.tolist() for lab in all_labels(OrbitBasis(ComplexField(N)), N))):
-        B = ref.orbit_matrix(N, *key)
-        out[key] = np.vdot(B, X) / np.vdot(B, B).real
-    return out
-
-
 @pytest.mark.parametrize("N", [4, 5])
 def test_piqs_dicke_states(N):
     """piqs.dicke(N, j, m) (in piqs' layout: d_j rho_j) from the 2^N projector on (j, m) over d_j."""
@@ -155,7 +146,7 @@ def test_piqs_dicke_states(N):
             cols = np.abs(w - (j * (j + 1) + 1e-3 * m)) < 1e-6
             P = V[:, cols] @ V[:, cols].conj().T
             X = P / multiplicity(N, k)
-            blocks = dicke_blocks_from_operator(basis, N, orbit_coefficients(X, N))
+            blocks = dicke_blocks_from_operator(basis, N, ref.orbit_coefficients(X, N))
             want = piqs.dicke(N, j, m).full()
             np.testing.assert_allclose(piqs_matrix(blocks, N), want, atol=1e-9)
 
