@@ -61,8 +61,7 @@ ROUNDOFF_FLOOR = 1e-9
 #: Δ = 0.5, U = 0.5: N = 40 (12341 unknowns) 0.40 s, N = 60 3.6 s, N = 100 66 s, N = 120 161 s;
 #: SuperLU SUPERLU_SLOWER times that). GMRES stops early when the rest of its run, projected
 #: from its rate over the last STALL_WINDOW cycles, would take longer than this (while the
-#: direct LU fits in memory): measured on the product state at N = 100 it otherwise ran 1000
-#: iterations before stalling.
+#: direct LU fits in memory; docs/algorithm/exact-convergence.md#convergence-paths).
 DIRECT_SECONDS, DIRECT_SECONDS_POWER, SUPERLU_SLOWER = 0.4, 1.87, 2.3
 #: PARDISO's peak memory over SuperLU's estimate (direct_memory_estimate) on the same L
 #: (bench/exact.py --strong-table: N = 40 87 against 202 MB, N = 60 362 against 1131 MB).
@@ -364,7 +363,7 @@ def _gmres_solver(system: ExactLiouvillian, lu: Any
     restart = _krylov_size(dim)
 
     def solve(r: np.ndarray, rtol: float, atol: float = 0.0, floor: float = 0.0
-              ) -> tuple[np.ndarray | None, int]:
+              ) -> tuple[np.ndarray | None, int, str]:
         """Restart cycles run one by one, each checked on its true (preconditioned) residual:
         converged at ``max(rtol ||rhs||, atol)``; stopped when :func:`stalled` or when the
         rest would take longer than the direct LU (:func:`projected_seconds`), accepted then

@@ -86,6 +86,9 @@ def _chunks(n: int, size: int) -> list[range]:
 #: start, a copy of the pieces per worker) pays.
 SECONDS_PER_ELEMENT = 1e-5
 DASK_MIN_SECONDS = 30.0
+#: Largest exact dimension solved on several threads of one process: above it a direct LU may
+#: need gigabytes, and concurrent ones would each check their memory against the other's start.
+THREADS_MAX_DIMENSION = 100_000
 #: Points per serial chunk: each point's solve starts from the previous one's solution
 #: within a chunk.
 SERIAL_CHUNK = 64
@@ -120,7 +123,8 @@ def run_exact(model: Model, points: Sequence[Mapping[str, Any]], *, client: Any 
     threads = 1
     if serial is None:
         serial = choose_serial(model, points, scheduler, client, n_workers)
-        threads = min(n_workers or cores(), -(-n // (chunk_size or SERIAL_CHUNK)))
+        if max((exact_dimension(model, int(p["N"])) for p in points), default=0) <= THREADS_MAX_DIMENSION:
+            threads = min(n_workers or cores(), -(-n // (chunk_size or SERIAL_CHUNK)))
     label = "exact (dask)" if not serial else "exact (serial)" if threads < 2 else f"exact ({threads} threads)"
     bar = progress_bar(n, label, progress)
     try:
