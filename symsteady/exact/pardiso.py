@@ -1,26 +1,23 @@
-"""MKL PARDISO for the direct path, complex unsymmetric (``mtype = 13``), through pypardiso's MKL.
+"""MKL PARDISO for the direct path, through pypardiso's MKL: real unsymmetric (``mtype = 11``) on
+the Hermitian fold of L (:mod:`symsteady.exact.fold`), complex unsymmetric (``mtype = 13``) too.
 
-pypardiso (the optional extra ``pardiso``) loads MKL's ``mkl_rt`` and calls ``pardiso`` for real
-matrices only; :class:`Pardiso` calls the same function on complex128 arrays with its own
-``iparm`` (``docs/algorithm/exact-convergence.md#convergence-pardiso``). A matrix is given as
+pypardiso (the optional extra ``pardiso``) loads MKL's ``mkl_rt`` and calls ``pardiso`` with its
+own settings; :class:`Pardiso` calls the same function with ours
+(``docs/algorithm/exact-convergence.md#convergence-pardiso``). A matrix is given as
 CSC, which PARDISO reads as the CSR of its transpose M = A^T, so ``A x = b`` is PARDISO's
 transposed solve (``iparm[11] = 2``, 0-based as in MKL's C documentation) and ``A^H x = b`` its
-normal solve on conjugated vectors. (Handing over A itself as CSR was measured worse: with
-PARDISO's weighted matching, the dense trace row left perturbed pivots and a backward error of
-4e-5 at N = 40.) The three phases are
-apart: :meth:`Pardiso.analyse` (11: the METIS order and the symbolic factorisation, which
-reports the memory the numeric one will need), :meth:`Pardiso.factor` (22, numeric, repeatable
-with new values on the same pattern) and :meth:`Pardiso.solve` (33). MKL's threads follow the
-BLAS limit of :mod:`symsteady.threads` (threadpoolctl sees ``mkl_rt`` once pypardiso has loaded it).
+normal solve (on conjugated vectors when complex). (Handing over A itself as CSR was measured
+worse: with PARDISO's weighted matching, the dense trace row left perturbed pivots and a
+backward error of 4e-5 at N = 40.) The three phases are apart: :meth:`Pardiso.analyse` (11: the
+METIS order and the symbolic factorisation, which reports the memory the numeric one will need),
+:meth:`Pardiso.factor` (22, numeric, repeatable with new values on the same pattern) and
+:meth:`Pardiso.solve` (33). MKL's threads follow the BLAS limit of :mod:`symsteady.threads`
+(threadpoolctl sees ``mkl_rt`` once pypardiso has loaded it).
 
-The complex form is kept over the real 2 × 2 block form ``[[Re, -Im], [Im, Re]]`` (``mtype = 11``,
-what pypardiso itself takes; ``real_form=True`` here): on driven_ising (Ω = 0.7, Δ = 0.5,
-U = 0.5), one thread, analysis + factorisation, PARDISO's own memory count: N = 40 0.54 s and
-0.06 GB against 1.6 s and 0.13 GB (nnz(L+U) 3.3e6 complex against 13.5e6 real); N = 60 3.6 s and
-0.29 GB against 12.2 s and 0.65 GB, where the real form also perturbed pivots (backward error 1e-5
-before refinement); both with PARDISO's default weighted matching, since switched off. With the
-settings below, same run: N = 60 2.3 s and 0.28 GB against 5.3 s and 0.58 GB (nnz(L+U) 16e6
-complex against 67e6 real).
+Measured on driven_ising (Ω = 0.7, Δ = 0.5, U = 0.5), one thread: the complex form beat the real
+2 × 2 block form ``[[Re, -Im], [Im, Re]]`` of twice the dimension (N = 60: 2.3 s and 0.28 GB
+against 5.3 s and 0.58 GB), and the Hermitian fold, real of the same dimension, beats the complex
+form (N = 60: 1.02 s and 0.22 GB against 1.87 s and 0.30 GB).
 """
 
 from __future__ import annotations
@@ -42,6 +39,11 @@ except (ImportError, OSError, AttributeError):  # pragma: no cover - depends on 
 
 
 _INT = ctypes.POINTER(ctypes.c_int32)
+#: PARDISO's two-level factorisation (``iparm[23] = 10``) pays above this dimension; measured on
+#: the Hermitian fold, one thread, same run: xyz N = 20 (891 unknowns) 7.8 ms against 4.0 ms for
+#: the classic one, driven_ising (Ω = 0.7, Δ = 0.5, U = 0.5) N = 40 (12 341) 132 against 135 ms,
+#: N = 60 (39 711) 1.02 against 1.16 s.
+TWO_LEVEL_DIMENSION = 20_000
 _ERRORS = {-1: "input inconsistent", -2: "not enough memory", -3: "reordering problem",
            -4: "zero pivot, numerical factorization or iterative refinement problem",
            -5: "unclassified (internal) error", -6: "reordering failed", -7: "diagonal matrix is singular",
@@ -89,20 +91,18 @@ def _release(pt: np.ndarray, mtype: int, iparm: np.ndarray) -> None:
 
 
 class Pardiso:
-    """One PARDISO handle for the sparsity pattern of a CSC matrix (square, complex).
+    """One PARDISO handle for the sparsity pattern of a square CSC matrix: real unsymmetric
+    (``mtype = 11``, the Hermitian fold of :mod:`symsteady.exact.fold`) or complex unsymmetric
+    (``mtype = 13``) by the dtype of its values. The handle's memory is freed with the object."""
 
-    ``real_form=True`` factors the real 2 × 2 block form ``[[Re, -Im], [Im, Re]]`` instead (kept
-    for the comparison in the module's docstring). The handle's memory is freed with the object."""
-
-    def __init__(self, pattern: scipy.sparse.csc_matrix, real_form: bool = False) -> None:
+    def __init__(self, pattern: scipy.sparse.csc_matrix) -> None:
         if _MKL is None:
             raise ImportError("pypardiso (MKL PARDISO) is not installed: pip install 'symsteady[pardiso]'")
-        self.real_form = real_form
-        self.mtype = 11 if real_form else 13
-        M = _real_form(pattern) if real_form else pattern
-        self.n = M.shape[0]
-        self.indptr = np.ascontiguousarray(M.indptr, dtype=np.int32)
-        self.indices = np.ascontiguousarray(M.indices, dtype=np.int32)
+        self.dtype = np.dtype(complex) if np.iscomplexobj(pattern.data) else np.dtype(float)
+        self.mtype = 13 if self.dtype == complex else 11
+        self.n = pattern.shape[0]
+        self.indptr = np.ascontiguousarray(pattern.indptr, dtype=np.int32)
+        self.indices = np.ascontiguousarray(pattern.indices, dtype=np.int32)
         self.nnz = int(self.indptr[-1])
         self.pt = np.zeros(64, dtype=np.int64)
         self.iparm = np.zeros(64, dtype=np.int32)
@@ -116,22 +116,19 @@ class Pardiso:
         # with, 3.2 s against 3.6 s (docs/algorithm/exact-convergence.md#convergence-pardiso)
         ip[10] = ip[12] = 0
         ip[17] = -1  # report nnz(L+U)
-        # the two-level factorisation: measured at N = 20 (1771 unknowns) solves 0.24 ms against
-        # 0.77 ms with the classic one, the factorisation as fast; no change at N = 40
-        ip[23] = 10
+        # the two-level factorisation above TWO_LEVEL_DIMENSION, the classic one below
+        ip[23] = 10 if self.n > TWO_LEVEL_DIMENSION else 0
         ip[34] = 1  # zero-based indices
         self.data: np.ndarray | None = None
         self.analysed = self.factored = False
         weakref.finalize(self, _release, self.pt, self.mtype, self.iparm)
 
     def _values(self, A: scipy.sparse.csc_matrix) -> np.ndarray:
-        if self.real_form:
-            return np.ascontiguousarray(_real_form(A).data, dtype=float)
-        return np.ascontiguousarray(A.data, dtype=complex)
+        return np.ascontiguousarray(A.data, dtype=self.dtype)
 
     def analyse(self, A: scipy.sparse.csc_matrix) -> int:
-        """Phase 11 (ordering, matching and scaling from A's values, symbolic factorisation):
-        the bytes the numeric factorisation and solves will need at their peak."""
+        """Phase 11 (ordering and symbolic factorisation, from A's pattern): the bytes the
+        numeric factorisation and solves will need at their peak."""
         self.data = self._values(A)
         _call(self.pt, self.mtype, 11, self.n, self.data, self.indptr, self.indices, self.iparm)
         self.analysed, self.factored = True, False
@@ -160,21 +157,18 @@ class Pardiso:
         self.factored = True
 
     def solve(self, r: np.ndarray, trans: str = "N") -> np.ndarray:
-        """``A^-1 r`` (``trans="N"``), ``A^-T r`` (``"T"``) or ``A^-H r`` (``"H"``)."""
-        r = np.asarray(r, dtype=complex)
-        # PARDISO holds M = A^T (complex) or real_form(A)^T = real_form(A^H) (real form)
-        conj = trans == ("T" if self.real_form else "H")
+        """``A^-1 r`` (``trans="N"``), ``A^-T r`` (``"T"``) or ``A^-H r`` (``"H"``), r of A's dtype."""
+        r = np.asarray(r, dtype=self.dtype)
+        # PARDISO holds M = A^T: A x = r is its transposed solve, A^H x = r its normal solve on
+        # conjugated vectors (for a real A, "H" is "T")
+        conj = trans == "H" and self.dtype == complex
         if conj:
             r = r.conj()
         self.iparm[11] = 2 if trans == "N" else 0
-        if self.real_form:
-            b = np.ascontiguousarray(np.concatenate([r.real, r.imag]))
-        else:
-            b = np.ascontiguousarray(r)
+        b = np.ascontiguousarray(r)
         x = np.empty_like(b)
         _call(self.pt, self.mtype, 33, self.n, self.data, self.indptr, self.indices, self.iparm, b, x)
-        out = x[: self.n // 2] + 1j * x[self.n // 2:] if self.real_form else x
-        return out.conj() if conj else out
+        return x.conj() if conj else x
 
     def release_factor(self) -> None:
         """Phase 0: free the numeric factor's memory, keep the analysis (factor again with :meth:`factor`)."""
@@ -186,10 +180,3 @@ class Pardiso:
         _release(self.pt, self.mtype, self.iparm)
         self.analysed = self.factored = False
 
-
-def _real_form(A: scipy.sparse.csc_matrix) -> scipy.sparse.csc_matrix:
-    """``[[Re A, -Im A], [Im A, Re A]]`` on A's pattern (explicit zeros kept: a fixed pattern)."""
-    re = scipy.sparse.csc_matrix((A.data.real, A.indices, A.indptr), shape=A.shape)
-    im = scipy.sparse.csc_matrix((A.data.imag, A.indices, A.indptr), shape=A.shape)
-    out = scipy.sparse.bmat([[re, -im], [im, re]], format="csc")
-    return out

@@ -11,11 +11,13 @@ Paths (``docs/algorithm/exact-convergence.md#convergence-paths``):
 * ``"direct"``: a sparse LU of the full L, straight away when the dimension is at most
   DIRECT_FIRST_DIMENSION (there one LU of L costs less than LU(L0) plus GMRES, and it gives the
   refinement and the condition estimate), else when GMRES does not converge (or L0 is
-  singular). With pypardiso installed (USE_PARDISO) it is MKL PARDISO's (:mod:`symsteady.exact.pardiso`:
-  complex, METIS order, its analysis kept on the pieces for the next point of a sweep, its
-  memory checked from PARDISO's own count after the analysis); else SuperLU's in a
-  nested-dissection order (:mod:`symsteady.exact.ordering`; MMD_AT_PLUS_A up to
-  DIRECT_FIRST_DIMENSION), its memory estimated from the measured fill. Either must fit in
+  singular). Either factors the real matrix of the Hermitian fold (:mod:`symsteady.exact.fold`:
+  the same dimension, 2.3-2.7 times fewer flops than the complex LU). With pypardiso installed
+  (USE_PARDISO) it is MKL PARDISO's (:mod:`symsteady.exact.pardiso`: METIS order, its analysis
+  kept on the pieces for the next point of a sweep, its memory checked from PARDISO's own count
+  after the analysis); else SuperLU's in a nested-dissection order
+  (:mod:`symsteady.exact.ordering`; MMD_AT_PLUS_A up to DIRECT_FIRST_DIMENSION), its memory
+  estimated from the measured fill. Either must fit in
   DIRECT_MEMORY_FRACTION of the available memory, otherwise an
   :class:`~symsteady.errors.ExactSolverError` names the memory it would need.
 
@@ -27,6 +29,7 @@ needs nearly the full LU's fill before it converges, so it is not a path.
 
 from __future__ import annotations
 
+import functools
 import math
 import resource
 import sys
@@ -42,6 +45,7 @@ import scipy.sparse.linalg
 from ..errors import ExactSolverError, ExactSolverWarning, NonUniqueSteadyStateError
 from .matrix import ExactLiouvillian
 from . import pardiso
+from .fold import HermitianFold
 from .ordering import nested_dissection
 from .space import KeySpace
 
@@ -57,14 +61,16 @@ GMRES_ITERATIONS = 1600
 STALL_WINDOW = 2
 ROUNDOFF_FLOOR = 1e-9
 #: Seconds of the direct LU of a strongly broken L with local processes, one thread:
-#: DIRECT_SECONDS * (dim / 12341) ** DIRECT_SECONDS_POWER (MKL PARDISO, driven_ising Ω = 0.7,
-#: Δ = 0.5, U = 0.5: N = 40 (12341 unknowns) 0.40 s, N = 60 3.6 s, N = 100 66 s, N = 120 161 s;
-#: SuperLU SUPERLU_SLOWER times that). GMRES stops early when the rest of its run, projected
-#: from its rate over the last STALL_WINDOW cycles, would take longer than this (while the
-#: direct LU fits in memory; docs/algorithm/exact-convergence.md#convergence-paths).
-DIRECT_SECONDS, DIRECT_SECONDS_POWER, SUPERLU_SLOWER = 0.4, 1.87, 2.3
+#: DIRECT_SECONDS * (dim / 12341) ** DIRECT_SECONDS_POWER (MKL PARDISO on the Hermitian fold,
+#: driven_ising Ω = 0.7, Δ = 0.5, U = 0.5, least squares through N = 40 (12341 unknowns) 0.37 s,
+#: N = 60 1.5 s, N = 80 6.3 s, N = 100 21 s, N = 120 67 s; SuperLU SUPERLU_SLOWER times that).
+#: GMRES stops early when the rest of its run, projected from its rate over the last
+#: STALL_WINDOW cycles, would take longer than this (while the direct LU fits in memory;
+#: docs/algorithm/exact-convergence.md#convergence-paths).
+DIRECT_SECONDS, DIRECT_SECONDS_POWER, SUPERLU_SLOWER = 0.3, 1.62, 5.0
 #: PARDISO's peak memory over SuperLU's estimate (direct_memory_estimate) on the same L
-#: (bench/exact.py --strong-table: N = 40 87 against 202 MB, N = 60 362 against 1131 MB).
+#: (bench/exact.py --strong-table, the Hermitian fold: N = 40 89 against 170 MB, N = 60 324
+#: against 1004 MB).
 PARDISO_MEMORY_RATIO = 0.45
 #: Tolerance of the refinement step's GMRES (the correction is needed to a few digits only).
 REFINE_RTOL = 1e-4
@@ -141,8 +147,23 @@ def _rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
+#: available_memory reads the system's count at most this often (seconds): a map's small points
+#: took 0.14 ms each to read it.
+MEMORY_READ_INTERVAL = 1.0
+_MEMORY_READ: list[float] = [-math.inf, 0.0]  # (time, bytes) of the last read
+
+
 def available_memory() -> int:
-    """Bytes of memory available now (``MemAvailable``; 8 GB where the system does not say)."""
+    """Bytes of memory available now (``MemAvailable``, read at most every
+    MEMORY_READ_INTERVAL seconds; 8 GB where the system does not say)."""
+    now = time.monotonic()
+    if now - _MEMORY_READ[0] < MEMORY_READ_INTERVAL:
+        return int(_MEMORY_READ[1])
+    _MEMORY_READ[:] = [now, _read_available_memory()]
+    return int(_MEMORY_READ[1])
+
+
+def _read_available_memory() -> int:
     try:
         with open("/proc/meminfo") as f:
             for line in f:
@@ -256,19 +277,34 @@ def _direct_lu(system: ExactLiouvillian, note: str) -> DirectLU:
     return _pardiso_lu(system, note) if USE_PARDISO else _superlu(system, note)
 
 
+def _folded(system: ExactLiouvillian) -> tuple[HermitianFold, scipy.sparse.csc_matrix]:
+    """The Hermitian fold of L̂'s pattern (kept in the pieces' workspace, per pattern) and the
+    real matrix M at this point."""
+    A = system.columns()
+    key = ("fold", A.nnz)  # L0's pattern (no breaking term at this point) differs from L's
+    fold = system.workspace.get(key) if system.workspace is not None else None
+    if fold is None:
+        fold = HermitianFold.of(system.space, A)
+        if system.workspace is not None:
+            system.workspace[key] = fold
+    return fold, fold.matrix(A)
+
+
 def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
-    """PARDISO (complex unsymmetric, METIS order): the analysis is taken from the pieces'
-    workspace when a point on the same pattern left one there, else made; the memory PARDISO
-    reports after it is checked before the numeric factorisation
+    """PARDISO (real unsymmetric on the Hermitian fold, METIS order): the analysis is taken from
+    the pieces' workspace when a point on the same pattern left one there, else made; the
+    memory PARDISO reports after it is checked before the numeric factorisation
     (``docs/algorithm/exact-convergence.md#convergence-pardiso``)."""
     space = system.space
-    pool: list[pardiso.Pardiso] = system.workspace.setdefault("pardiso", []) if system.workspace is not None else []
+    fold, M = _folded(system)
+    pool: list[pardiso.Pardiso] = (system.workspace.setdefault(("pardiso", M.nnz), [])
+                                   if system.workspace is not None else [])
     try:
         handle = pool.pop()  # atomic: a handle serves one point at a time
     except IndexError:
-        handle = pardiso.Pardiso(system.columns())
+        handle = pardiso.Pardiso(M)
         try:
-            handle.analyse(system.columns())
+            handle.analyse(M)
         except pardiso.PardisoError as e:
             handle.free()
             if e.code in (-2, -9):
@@ -280,7 +316,7 @@ def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
         pool.append(handle)
         raise _memory_error(space, note, need, have, "(PARDISO's own count after its analysis)")
     try:
-        handle.factor(system.columns())
+        handle.factor(M)
     except pardiso.PardisoError as e:
         handle.release_factor()
         pool.append(handle)
@@ -305,20 +341,21 @@ def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
         handle.release_factor()
         pool.append(handle)
 
-    return DirectLU(handle.solve, need, "pardiso", release, pivots_note)
+    return DirectLU(functools.partial(fold.solve, handle.solve), need, "pardiso", release, pivots_note)
 
 
 def _superlu(system: ExactLiouvillian, note: str) -> DirectLU:
-    """SuperLU of the full L (nested-dissection order; SuperLU's MMD_AT_PLUS_A up to
-    DIRECT_FIRST_DIMENSION), after a memory check from the measured fill (FILL)."""
+    """SuperLU of the Hermitian fold of L (nested-dissection order; SuperLU's MMD_AT_PLUS_A up
+    to DIRECT_FIRST_DIMENSION), after a memory check from the measured fill (FILL)."""
     space = system.space
     need, have = direct_memory_estimate(space), available_memory()
     if need > DIRECT_MEMORY_FRACTION * have:
         raise _memory_error(space, note, need, have, "about")
+    fold, M = _folded(system)
     small = space.dim <= DIRECT_FIRST_DIMENSION
-    p = np.arange(space.dim) if small else nested_dissection(system.A, space.labels)
+    p = np.arange(space.dim) if small else nested_dissection(M, fold.coordinates)
     try:
-        lu = scipy.sparse.linalg.splu((system.columns() if small else system.A[p][:, p]).tocsc(),
+        lu = scipy.sparse.linalg.splu(M if small else M[p][:, p].tocsc(),
                                       permc_spec="MMD_AT_PLUS_A" if small else "NATURAL",
                                       diag_pivot_thresh=0.001, options={"SymmetricMode": True})
     except RuntimeError:
@@ -326,14 +363,14 @@ def _superlu(system: ExactLiouvillian, note: str) -> DirectLU:
     if not np.all(lu.U.diagonal()):  # an exact zero pivot (near-zero ones: the backward error check)
         raise _singular(system)
 
-    def solve(r: np.ndarray, trans: str = "N") -> np.ndarray:
+    def real_solve(v: np.ndarray, trans: str) -> np.ndarray:
         if small:
-            return lu.solve(np.ascontiguousarray(r, dtype=complex), trans=trans)
-        out = np.empty_like(r, dtype=complex)
-        out[p] = lu.solve(np.ascontiguousarray(r[p], dtype=complex), trans=trans)
+            return lu.solve(v, trans=trans)
+        out = np.empty_like(v)
+        out[p] = lu.solve(np.ascontiguousarray(v[p]), trans=trans)
         return out
 
-    return DirectLU(solve, _nbytes(lu.L) + _nbytes(lu.U), "superlu")
+    return DirectLU(functools.partial(fold.solve, real_solve), _nbytes(lu.L) + _nbytes(lu.U), "superlu")
 
 
 def stalled(history: list[float], window: int = STALL_WINDOW) -> bool:
