@@ -374,6 +374,22 @@ def test_pardiso_analysis_is_kept_for_the_next_point_on_the_same_pieces():
 
 
 @needs_pardiso
+def test_pardiso_memory_estimate_covers_its_own_count():
+    """GMRES' time budget against the direct LU holds while PARDISO's LU fits in memory, judged
+    before any analysis by pardiso_memory_estimate: it covers PARDISO's own count, not loosely."""
+    from symsteady.exact import solve as solve_module
+    from symsteady.exact.fold import HermitianFold
+    from symsteady.exact.pardiso import Pardiso
+
+    system = build_at(builtin("driven_ising"), {"N": 40, "Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0})
+    M = HermitianFold.of(system.space, system.columns()).matrix(system.columns())
+    handle = Pardiso(M)
+    counted = handle.analyse(M)
+    handle.free()
+    assert counted <= solve_module.pardiso_memory_estimate(system.space) <= 3 * counted
+
+
+@needs_pardiso
 def test_pardiso_memory_check_names_the_measured_need(monkeypatch):
     import symsteady.exact.solve as solve_module
     from symsteady.errors import ExactSolverError
@@ -391,6 +407,18 @@ def test_product_state_at_N_100(Omega, Delta):
     """driven_ising at U = 0, N = 100 (176 851 unknowns; LU(L0)-GMRES stalls at strong drive and
     PARDISO's direct LU takes over) against the product-state formula."""
     N = 100
+    row = exact_row("driven_ising", N, {"Omega": Omega, "Delta": Delta, "U": 0.0, "gamma": 1.0})
+    want = bloch_xi2_R(N, Omega, Delta, 1.0)
+    assert abs(row["xi2_R"] - want) <= 1e-9 * want
+    assert abs(row["xi2_R"] - want) <= row["xi2_R_error"]
+
+
+@needs_pardiso
+@pytest.mark.slow
+def test_product_state_at_N_150():
+    """driven_ising at U = 0, N = 150 (585 276 unknowns; PARDISO's LU of the Hermitian fold, about
+    four minutes and 10 GB) against the product-state formula: one drive of the N = 100 set."""
+    N, Omega, Delta = 150, 1.0, 0.5
     row = exact_row("driven_ising", N, {"Omega": Omega, "Delta": Delta, "U": 0.0, "gamma": 1.0})
     want = bloch_xi2_R(N, Omega, Delta, 1.0)
     assert abs(row["xi2_R"] - want) <= 1e-9 * want

@@ -67,10 +67,13 @@ def test_solves_through_the_fold_are_the_complex_solves(name, point):
     for trans, B in (("N", A), ("T", A.T), ("H", A.conj().T)):
         x = fold.solve(lambda v, t: lu.solve(v, trans=t), r, trans)
         assert np.abs(B @ x - r).max() <= 1e-11 * np.abs(r).max() * np.abs(x).max(), trans
+    s = _swap(system.space)
+    part = fold.solve(lambda v, t: lu.solve(v, trans=t), r, hermitian=True)  # of (r + J r) / 2 only
+    assert np.array_equal(part[s], part.conj())
+    assert np.abs(A @ part - (r + r[s].conj()) / 2).max() <= 1e-11 * np.abs(r).max() * np.abs(part).max()
     b = np.zeros(A.shape[0], dtype=complex)
     b[-1] = system.rhs
     x = fold.solve(lambda v, t: lu.solve(v, trans=t), b)
-    s = _swap(system.space)
     assert np.array_equal(x[s], x.conj())  # the steady state: Hermitian by construction
     assert np.abs(x - scipy.sparse.linalg.spsolve(A, b)).max() <= 1e-12 * np.abs(x).max()
 

@@ -98,8 +98,8 @@ def xi2_R_error(solution: ExactSolution, xi2_R: float | None = None) -> float:
     floor = ERROR_FLOOR_ULPS * float(np.finfo(float).eps) * solution.space.n * max(1.0, abs(xi2_R))
     if delta is None or not np.any(delta):
         return floor
-    before = ExactSolution(solution.space, solution.x - delta, solution.info).observables()["xi2_R"]
-    return ERROR_SAFETY * abs(float(before) - xi2_R) + floor
+    before = ExactSolution(solution.space, solution.x - delta, solution.info).xi2_R()
+    return ERROR_SAFETY * abs(before - xi2_R) + floor
 
 
 def exact_steady_state(model: Model, point: Mapping[str, Any], arithmetic: str = "float"

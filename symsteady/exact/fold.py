@@ -124,11 +124,15 @@ class HermitianFold:
         x[self.fixed] = w[self.f_fixed]
         return x
 
-    def solve(self, real_solve: Callable[[np.ndarray, str], np.ndarray], r: np.ndarray, trans: str = "N"
-              ) -> np.ndarray:
+    def solve(self, real_solve: Callable[[np.ndarray, str], np.ndarray], r: np.ndarray, trans: str = "N",
+              hermitian: bool = False) -> np.ndarray:
         """``L̂^-1 r`` (``trans`` ``"N"``), ``L̂^-T r`` (``"T"``) or ``L̂^-H r`` (``"H"``) for any
         complex r, from ``real_solve(v, t)``: ``M^-1 v`` (``t`` ``"N"``) or ``M^-T v`` (``"T"``)
-        for real v (a J-invariant r, as the steady state's, needs one real solve; else two)."""
+        for real v (a J-invariant r, as the steady state's, needs one real solve; else two).
+        ``hermitian=True``: ``L̂^-1`` of r's J-invariant part ``(r + J r)/2`` only (one solve; a
+        J-invariant result)."""
+        if hermitian:
+            return self.unfold(real_solve(np.ascontiguousarray(self.fold(np.asarray(r, dtype=complex)).real), "N"))
         def on_complex(v: np.ndarray, t: str) -> np.ndarray:
             out = real_solve(np.ascontiguousarray(v.real), t).astype(complex)
             if np.any(v.imag):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..algebra import Basis, Operator
 from ..fields import ComplexField
-from ..observables import exact_observables, moments_from_expectations
+from ..observables import exact_observables, exact_xi2_R, moments_from_expectations
 from ..spinpoly import Word
 from .dicke import Blocks, dicke_blocks_from_labels, piqs_matrix
 from .matrix import run_chain
@@ -40,7 +40,7 @@ def trace_functional(space: KeySpace, word: Word) -> tuple[np.ndarray, np.ndarra
     traced = np.asarray(basis.traced(*targets), dtype=bool)
     pos = near[src[traced]]
     log_ratio = log_binomial(n, targets[0][traced], space.log_fact) - space.log_norm[pos]
-    cache[word] = pos, cf[traced] * np.exp(log_ratio)
+    cache[word] = pos, (cf[traced] * np.exp(log_ratio)).astype(complex)  # complex: np.dot with x casts nothing
     return cache[word]
 
 
@@ -77,7 +77,7 @@ class ExactSolution:
     def expect(self, word: Word) -> complex:
         """``Tr(word rho)``: the word's chain on the labels near the diagonal, traced in log space."""
         pos, weight = trace_functional(self.space, word)
-        return complex(np.sum(weight * self.x[pos]))
+        return complex(np.dot(weight, self.x[pos]))
 
     def moments(self) -> tuple[list[complex], list[list[complex]]]:
         """Mean spin and symmetrised second moments (the observable code of the series)."""
@@ -85,9 +85,16 @@ class ExactSolution:
 
     def observables(self) -> dict[str, Any]:
         """Squeezing, direction, mean, covariance and rs_gap (the keys of an ``evaluate`` row)."""
+        return exact_observables(self.space.n, *self._real_moments())
+
+    def xi2_R(self) -> float:
+        """ξ²_R alone (the same number as ``observables()["xi2_R"]``, without the rest)."""
+        return exact_xi2_R(self.space.n, *self._real_moments())
+
+    def _real_moments(self) -> tuple[np.ndarray, np.ndarray]:
         mean, second = self.moments()
-        return exact_observables(self.space.n, np.array([complex(m).real for m in mean]),
-                                 np.array([[complex(s).real for s in row] for row in second]))
+        return (np.array([complex(m).real for m in mean]),
+                np.array([[complex(s).real for s in row] for row in second]))
 
     def dicke_blocks(self) -> Blocks:
         """``{j: (rho_j, d_j)}`` with ``rho = ⊕_j rho_j ⊗ 1_{d_j}`` and ``Σ_j d_j Tr rho_j = 1``

@@ -29,7 +29,6 @@ needs nearly the full LU's fill before it converges, so it is not a path.
 
 from __future__ import annotations
 
-import functools
 import math
 import resource
 import sys
@@ -68,16 +67,19 @@ ROUNDOFF_FLOOR = 1e-9
 #: STALL_WINDOW cycles, would take longer than this (while the direct LU fits in memory;
 #: docs/algorithm/exact-convergence.md#convergence-paths).
 DIRECT_SECONDS, DIRECT_SECONDS_POWER, SUPERLU_SLOWER = 0.3, 1.62, 5.0
-#: PARDISO's peak memory over SuperLU's estimate (direct_memory_estimate) on the same L
-#: (bench/exact.py --strong-table, the Hermitian fold: N = 40 89 against 170 MB, N = 60 324
-#: against 1004 MB).
-PARDISO_MEMORY_RATIO = 0.45
+#: PARDISO's peak memory on the Hermitian fold with local processes, about
+#: PARDISO_BYTES * dim * N ** PARDISO_BYTES_POWER (bench/exact.py --strong-table, growth of the
+#: process' peak: 7.2, 8.2, 10.1, 11.7, 14.0, 16.7 kB per unknown at N = 40, 60, 80, 100, 120, 150);
+#: GMRES' time budget holds while this fits.
+PARDISO_BYTES, PARDISO_BYTES_POWER = 700.0, 0.64
 #: Tolerance of the refinement step's GMRES (the correction is needed to a few digits only).
 REFINE_RTOL = 1e-4
 #: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution.
 ACCEPTED_BACKWARD_ERROR = 1e-10
-#: The direct LU may use this fraction of the memory available when it starts.
-DIRECT_MEMORY_FRACTION = 0.6
+#: The direct LU may use this fraction of the memory available when it starts: SuperLU's need
+#: is estimated (FILL), PARDISO's is its own count after the analysis (8.7 GB against a peak
+#: growth of 9.8 GB at N = 150, the matrix and pieces included), so it may use more.
+DIRECT_MEMORY_FRACTION, PARDISO_MEMORY_FRACTION = 0.6, 0.8
 #: Fill of the nested-dissection LU with local processes (a 3-d lattice of labels (a, b, c)),
 #: nnz(L+U) ≈ FILL * dim * N^1.5 (measured: 1.61 at N = 40, 1.59 at N = 60); in the symmetric
 #: sector (a 2-d lattice (a, b)) nnz(L+U) ≈ FILL_2D * dim * log2(dim) (measured on resonance
@@ -181,6 +183,14 @@ def direct_memory_estimate(space: KeySpace) -> int:
     return int(FILL * space.dim * space.n ** 1.5 * BYTES_PER_ENTRY)
 
 
+def pardiso_memory_estimate(space: KeySpace) -> int:
+    """Bytes PARDISO's LU of the fold needs at this size (PARDISO_BYTES; the symmetric sector's
+    2-d lattice: SuperLU's estimate, an upper bound)."""
+    if len(space.labels) == 2:
+        return direct_memory_estimate(space)
+    return int(PARDISO_BYTES * space.dim * space.n ** PARDISO_BYTES_POWER)
+
+
 def direct_seconds(space: KeySpace) -> float:
     """A rough single-thread time of the direct LU at this size (DIRECT_SECONDS)."""
     t = DIRECT_SECONDS * (space.dim / 12341) ** DIRECT_SECONDS_POWER
@@ -247,22 +257,34 @@ def _singular(system: ExactLiouvillian) -> NonUniqueSteadyStateError:
 
 @dataclass
 class DirectLU:
-    """A factorisation of the full L: ``solve(r, trans)`` (``trans`` ``"N"``, ``"T"`` or ``"H"``),
-    its ``nbytes`` (measured: SuperLU's stored L + U, or PARDISO's reported peak), ``backend``
-    (``"pardiso"`` or ``"superlu"``), ``release()`` (call when the point is done) and a ``note``
-    for ``info`` (perturbed pivots)."""
+    """A factorisation of the Hermitian fold M of the full L (:mod:`symsteady.exact.fold`):
+    ``real_solve(v, t)`` solves with M (``t="N"``) or M^T (``"T"``); its ``nbytes`` (measured:
+    SuperLU's stored L + U, or PARDISO's reported peak), ``backend`` (``"pardiso"`` or
+    ``"superlu"``), ``release()`` (call when the point is done) and a ``note`` for ``info``
+    (perturbed pivots)."""
 
-    solve: Callable[..., np.ndarray]
+    fold: HermitianFold
+    real_solve: Callable[[np.ndarray, str], np.ndarray]
     nbytes: int
     backend: str
     release: Callable[[], None] = lambda: None
     note: str = ""
 
+    def solve(self, r: np.ndarray, trans: str = "N") -> np.ndarray:
+        """``L̂^-1 r``, ``L̂^-T r`` or ``L̂^-H r`` (``trans`` ``"N"``, ``"T"``, ``"H"``) for any r."""
+        return self.fold.solve(self.real_solve, r, trans)
 
-def _memory_error(space: KeySpace, note: str, need: int, have: int, measured: str) -> ExactSolverError:
+    def steady(self, r: np.ndarray) -> np.ndarray:
+        """``L̂^-1`` on r's Hermitian (J-invariant) part, one real solve: the steady state's
+        right-hand side and its refinement's residual (whose other part is L̂'s rounding)."""
+        return self.fold.solve(self.real_solve, r, hermitian=True)
+
+
+def _memory_error(space: KeySpace, note: str, need: int, have: int, measured: str,
+                  fraction: float = DIRECT_MEMORY_FRACTION) -> ExactSolverError:
     return ExactSolverError(
         f"N = {space.n}: {note + ', and ' if note else ''}a direct LU of dimension {space.dim} needs "
-        f"{measured} {need / 2**30:.1f} GB, more than the memory limit of {DIRECT_MEMORY_FRACTION:.0%} of the "
+        f"{measured} {need / 2**30:.1f} GB, more than the memory limit of {fraction:.0%} of the "
         f"{have / 2**30:.1f} GB available; use a smaller N, a weaker U(1)-breaking term, or a "
         "machine with more memory")
 
@@ -308,20 +330,22 @@ def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
         except pardiso.PardisoError as e:
             handle.free()
             if e.code in (-2, -9):
-                raise _memory_error(space, note, direct_memory_estimate(space), available_memory(),
-                                    "(PARDISO's analysis ran out of memory) about") from None
+                raise _memory_error(space, note, pardiso_memory_estimate(space), available_memory(),
+                                    "(PARDISO's analysis ran out of memory) about", PARDISO_MEMORY_FRACTION) from None
             raise ExactSolverError(f"N = {space.n}: PARDISO's analysis failed ({e})") from None
     need, have = handle.peak_bytes, available_memory()
-    if need > DIRECT_MEMORY_FRACTION * have:
+    if need > PARDISO_MEMORY_FRACTION * have:
         pool.append(handle)
-        raise _memory_error(space, note, need, have, "(PARDISO's own count after its analysis)")
+        raise _memory_error(space, note, need, have, "(PARDISO's own count after its analysis)",
+                            PARDISO_MEMORY_FRACTION)
     try:
         handle.factor(M)
     except pardiso.PardisoError as e:
         handle.release_factor()
         pool.append(handle)
         if e.code in (-2, -9):
-            raise _memory_error(space, note, need, have, "(PARDISO ran out of memory) at least") from None
+            raise _memory_error(space, note, need, have, "(PARDISO ran out of memory) at least",
+                                PARDISO_MEMORY_FRACTION) from None
         raise _singular(system) from None
     if handle.perturbed_pivots:
         # a pivot below 1e-13 ||L||, replaced by PARDISO: L may be singular (a second steady
@@ -341,7 +365,7 @@ def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
         handle.release_factor()
         pool.append(handle)
 
-    return DirectLU(functools.partial(fold.solve, handle.solve), need, "pardiso", release, pivots_note)
+    return DirectLU(fold, handle.solve, need, "pardiso", release, pivots_note)
 
 
 def _superlu(system: ExactLiouvillian, note: str) -> DirectLU:
@@ -370,7 +394,7 @@ def _superlu(system: ExactLiouvillian, note: str) -> DirectLU:
         out[p] = lu.solve(np.ascontiguousarray(v[p]), trans=trans)
         return out
 
-    return DirectLU(functools.partial(fold.solve, real_solve), _nbytes(lu.L) + _nbytes(lu.U), "superlu")
+    return DirectLU(fold, real_solve, _nbytes(lu.L) + _nbytes(lu.U), "superlu")
 
 
 def stalled(history: list[float], window: int = STALL_WINDOW) -> bool:
@@ -393,8 +417,9 @@ def _gmres_solver(system: ExactLiouvillian, lu: Any
     dim = system.space.dim
     w = np.exp(system.space.log_population_weight())
     A = system.A.tocsr()  # CSR: the faster product
-    need = direct_memory_estimate(system.space) * (PARDISO_MEMORY_RATIO if USE_PARDISO else 1.0)
-    fits = need <= DIRECT_MEMORY_FRACTION * available_memory()
+    need, fraction = ((pardiso_memory_estimate(system.space), PARDISO_MEMORY_FRACTION) if USE_PARDISO
+                      else (direct_memory_estimate(system.space), DIRECT_MEMORY_FRACTION))
+    fits = need <= fraction * available_memory()
     budget = direct_seconds(system.space) if fits else math.inf  # GMRES against the direct LU's time
     op = scipy.sparse.linalg.LinearOperator((dim, dim), matvec=lambda y: w * lu.solve(A @ (y / w)), dtype=complex)
     restart = _krylov_size(dim)
@@ -486,7 +511,7 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
     if x is None:
         info.method, info.note = "direct", note
         direct = _direct_lu(system, note)
-        solver = full_lu = direct.solve
+        solver, full_lu = direct.steady, direct.solve
         release = direct.release
         info.backend = direct.backend
         if direct.note:
