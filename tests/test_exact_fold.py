@@ -84,3 +84,19 @@ def test_folded_coordinates_are_the_labels_with_a_at_least_b():
     a, b, c = fold.coordinates
     assert np.all(a >= b) and len(a) == system.space.dim
     assert (a[-1], b[-1], c[-1]) == (0, 0, 0)  # the dark state (trace row) stays last
+
+
+def test_the_pieces_count_their_kept_fold():
+    """The fold lives in the pieces' workspace; the cache's size limit sees its bytes."""
+    from symsteady.exact import solve_at
+    from symsteady.exact.pieces import clear_piece_cache, pieces_for
+
+    model = builtin("driven_ising")
+    clear_piece_cache()
+    point = check_points(model, [{"N": 6, "Omega": 0.9, "Delta": 0.5, "U": 0.5, "gamma": 1.0}])[0]
+    before = pieces_for(model, 6).nbytes
+    assert solve_at(model, point).info.method == "direct"
+    pieces = pieces_for(model, 6)
+    [fold] = [v for k, v in pieces.workspace.items() if k[0] == "fold"]
+    assert fold.nbytes > 0 and pieces.nbytes == before + fold.nbytes
+    clear_piece_cache()

@@ -92,6 +92,14 @@ class HermitianFold:
                    gather, half)
 
     @property
+    def nbytes(self) -> int:
+        """Bytes held (the gather map dominates: about twice L̂'s entries)."""
+        g = self.gather
+        arrays = (self.upper, self.partner, self.fixed, self.y, self.f_fixed, self.indices, self.indptr, self.half,
+                  g.data, g.indices, g.indptr)
+        return int(sum(a.nbytes for a in arrays))
+
+    @property
     def coordinates(self) -> tuple[np.ndarray, ...]:
         """Labels of the folded unknowns (for :func:`symsteady.exact.ordering.nested_dissection`)."""
         out = tuple(np.empty(self.space.dim, dtype=lab.dtype) for lab in self.space.labels)
@@ -131,17 +139,20 @@ class HermitianFold:
         for real v (a J-invariant r, as the steady state's, needs one real solve; else two).
         ``hermitian=True``: ``L̂^-1`` of r's J-invariant part ``(r + J r)/2`` only (one solve; a
         J-invariant result)."""
-        if hermitian:
-            return self.unfold(real_solve(np.ascontiguousarray(self.fold(np.asarray(r, dtype=complex)).real), "N"))
-        def on_complex(v: np.ndarray, t: str) -> np.ndarray:
-            out = real_solve(np.ascontiguousarray(v.real), t).astype(complex)
-            if np.any(v.imag):
-                out += 1j * real_solve(np.ascontiguousarray(v.imag), t)
-            return out
-
         r = np.asarray(r, dtype=complex)
+        if hermitian:
+            return self.unfold(real_solve(np.ascontiguousarray(self.fold(r).real), "N"))
         if trans == "N":
-            return self.unfold(on_complex(self.fold(r), "N"))
+            return self.unfold(_complex_solve(real_solve, self.fold(r), "N"))
         rr = r.conj() if trans == "T" else r  # L̂^-T r = conj(L̂^-H conj r)
-        out = self.unfold(self.half * on_complex(self.fold(rr) / self.half, "T"))
+        out = self.unfold(self.half * _complex_solve(real_solve, self.fold(rr) / self.half, "T"))
         return out.conj() if trans == "T" else out
+
+
+def _complex_solve(real_solve: Callable[[np.ndarray, str], np.ndarray], v: np.ndarray, trans: str) -> np.ndarray:
+    """A real matrix' solve on a complex vector: its real and imaginary parts apart (the second
+    skipped when zero)."""
+    out = real_solve(np.ascontiguousarray(v.real), trans).astype(complex)
+    if np.any(v.imag):
+        out += 1j * real_solve(np.ascontiguousarray(v.imag), trans)
+    return out

@@ -145,9 +145,10 @@ class LiouvillianPieces:
     @property
     def nbytes(self) -> int:
         rows = 0 if self.rows is None else self.rows[0].nbytes + self.rows[1].nbytes + self.row_order.nbytes
+        kept = sum(int(getattr(v, "nbytes", 0)) for v in list(self.workspace.values()))  # e.g. a Hermitian fold
         return (sum(p.values.nbytes + p.positions.nbytes for p in self.pieces) + self.trace_values.nbytes
                 + self.trace_positions.nbytes + self.pattern.nbytes + self.pattern0.nbytes + self.positions0.nbytes
-                + rows)
+                + rows + kept)
 
     def coefficients(self, model: Model, values: Mapping[str, Any]) -> list[complex]:
         """Each piece's coefficient at a checked point, in double precision, by one function

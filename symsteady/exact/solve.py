@@ -17,8 +17,8 @@ Paths (``docs/algorithm/exact-convergence.md#convergence-paths``):
   kept on the pieces for the next point of a sweep, its memory checked from PARDISO's own count
   after the analysis); else SuperLU's in a nested-dissection order
   (:mod:`symsteady.exact.ordering`; MMD_AT_PLUS_A up to DIRECT_FIRST_DIMENSION), its memory
-  estimated from the measured fill. Either must fit in
-  DIRECT_MEMORY_FRACTION of the available memory, otherwise an
+  estimated from the measured fill. PARDISO's must fit in PARDISO_MEMORY_FRACTION of the
+  available memory, SuperLU's in DIRECT_MEMORY_FRACTION, otherwise an
   :class:`~symsteady.errors.ExactSolverError` names the memory it would need.
 
 Every solution then gets one step of iterative refinement with the residual in extended

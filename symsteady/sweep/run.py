@@ -147,7 +147,7 @@ def _run_in_process(model: Model, points: list[dict[str, Any]], chunk_size: int,
                     qfi: bool) -> list[Row]:
     """The chunks in this process: one after the other, or on ``threads`` threads (the same
     chunks, hence the same rows). Threads pay because the LU and its solves release the GIL
-    (bench/exact.py --map, 2 cores: 41 × 41 points at N = 20 in 7.2 s against 11.9 s one
+    (bench/exact.py --map, 2 cores: 41 × 41 points at N = 20 in 5.4-5.9 s against about 10 s one
     after the other); BLAS stays at one thread per solve throughout."""
     chunks = _chunks(len(points), chunk_size)
 
