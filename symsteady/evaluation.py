@@ -20,7 +20,7 @@ import sympy
 from .derivation import derive
 from .errors import MethodError, ParameterError, SingularPointError
 from .estimates import auto_order, estimate
-from .exact import solve_at, xi2_R_error
+from .exact import exact_observables_of, solve_at, xi2_R_errors
 from .metrology import exact_metrology, perturbative_metrology
 from .model import N, Model
 from .observables import QUADRATIC_KEYS, finalize, series_quadratics
@@ -281,21 +281,41 @@ def _series_row(row: dict[str, Any], i: int, coeffs: Any, est: Any, auto: bool, 
     return row
 
 
+#: Exact rows are read off in batches of states holding at most this many coordinates in all
+#: (one product per observable word for a batch: a map's points at N = 20 in one go; one state
+#: at a time from N = 160 on, so a sweep never holds many large states).
+OBSERVABLE_BATCH_ENTRIES = 1 << 20
+
+
 def _exact_rows(model: Model, points: Points, qfi: bool = False) -> list[dict[str, Any]]:
     """Exact rows with their forward error bars (and the metrology with ``qfi``); each point's
     GMRES starts from the previous point's solution at the same N (neighbours in a sweep: few
-    iterations)."""
-    rows, previous = [], None
+    iterations). The observables and error bars are read off in batches
+    (OBSERVABLE_BATCH_ENTRIES)."""
+    rows: list[dict[str, Any]] = []
+    batch: list[tuple[Point, Any]] = []
+    previous = None
     for p in points:
         x0 = previous.x if previous is not None and previous.space.n == p["N"] else None
-        solution = solve_at(model, p, x0, condition=False)  # rows carry no condition number
-        obs = solution.observables()
+        previous = solve_at(model, p, x0, condition=False)  # rows carry no condition number
+        batch.append((p, previous))
+        if sum(s.space.dim for _, s in batch) >= OBSERVABLE_BATCH_ENTRIES:
+            rows += _exact_batch_rows(model, batch, qfi)
+            batch = []
+    return rows + _exact_batch_rows(model, batch, qfi)
+
+
+def _exact_batch_rows(model: Model, batch: list[tuple[Point, Any]], qfi: bool) -> list[dict[str, Any]]:
+    solutions = [s for _, s in batch]
+    observables = exact_observables_of(solutions)
+    errors = xi2_R_errors(solutions, np.array([float(o["xi2_R"]) for o in observables]))
+    rows = []
+    for (p, solution), obs, error in zip(batch, observables, errors):
         row = _json_row(None, "exact", model.sector, p, obs)
-        row["xi2_R_error"] = _finite(xi2_R_error(solution, float(obs["xi2_R"])))
+        row["xi2_R_error"] = _finite(error)
         if qfi:
             row.update(exact_metrology(solution))
         rows.append(_with_series_keys(row))
-        previous = solution
     return rows
 
 

@@ -184,32 +184,46 @@ def finalize(pieces: dict[str, Any], mean: np.ndarray, cov: np.ndarray) -> dict[
     }
 
 
-def _exact_quadratics(N: int, m: np.ndarray, S: np.ndarray) -> dict[str, Any] | None:
-    """:func:`quadratics` of exact moments, or None without a mean spin (|m| <= 1e-12 N)."""
-    if not np.linalg.norm(m) > 1e-12 * N:
-        return None
-    mhat = m / np.linalg.norm(m)
-    along_y = bool(np.linalg.norm(np.array([1.0, 0, 0]) - mhat[0] * mhat) < 1e-12)
-    return quadratics(list(m), S.tolist(), N, np.sqrt, along_y=along_y)
+def _exact_quadratics(N: int, m: np.ndarray, S: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+    """:func:`quadratics` of exact moments (``m``: ``(..., 3)``, ``S``: ``(..., 3, 3)``, arrays over
+    states), and where they are defined: a mean spin above 1e-12 N. The frame's reference axis is
+    x̂, or ŷ where m ∥ x̂."""
+    norm = np.linalg.norm(m, axis=-1)
+    defined = norm > 1e-12 * N
+    m = np.where(defined[..., None], m, [0.0, 0.0, -1.0])  # a placeholder where undefined
+    mhat = m / np.linalg.norm(m, axis=-1, keepdims=True)
+    along_y = np.linalg.norm(np.array([1.0, 0, 0]) - mhat[..., :1] * mhat, axis=-1) < 1e-12
+    mean = [m[..., i] for i in range(3)]
+    second = [[S[..., i, j] for j in range(3)] for i in range(3)]
+    with np.errstate(divide="ignore", invalid="ignore"):  # the x̂ frame where m ∥ x̂: replaced below
+        q = quadratics(mean, second, N, np.sqrt)
+        if np.any(along_y):
+            qy = quadratics(mean, second, N, np.sqrt, along_y=True)
+            q = {k: (np.where(along_y, qy[k], v) if k != "cov" else v) for k, v in q.items()}
+    return q, defined
 
 
-def exact_observables(N: int, mean: Sequence[float], second: Sequence[Sequence[float]]) -> dict[str, Any]:
-    """Squeezing and friends from exact (non-perturbative) moments. Without a mean spin
+def exact_observables(N: int, mean: Any, second: Any) -> dict[str, Any]:
+    """Squeezing and friends from exact (non-perturbative) moments: ``mean`` ``(..., 3)`` and
+    ``second`` ``(..., 3, 3)``, one state or arrays over states. Without a mean spin
     (|m| <= 1e-12 N, e.g. the fully mixed state) the squeezing parameters, direction and
     rs_gap are undefined: NaN."""
     m = np.asarray(mean, dtype=float)
     S = np.asarray(second, dtype=float)
-    q = _exact_quadratics(N, m, S)
-    if q is None:
-        nan = np.float64("nan")
-        return {"xi2_R": nan, "xi2_S": nan, "theta": nan, "direction": np.full(3, nan), "mean": m,
-                "cov": S - np.outer(m, m), "rs_gap": nan}
-    pieces = {k: q[k] for k in QUADRATIC_KEYS}
-    return finalize(pieces, m, np.asarray(q["cov"], dtype=float))
+    q, defined = _exact_quadratics(N, m, S)
+    cov = S - m[..., :, None] * m[..., None, :]
+    pieces = {k: np.where(defined, q[k], np.nan) for k in QUADRATIC_KEYS}
+    out = finalize(pieces, np.where(defined[..., None], m, [0.0, 0.0, -1.0]), cov)
+    out["mean"] = m
+    out["direction"] = np.where(defined[..., None], out["direction"], np.nan)
+    if m.ndim == 1:  # one state: numbers, not 0-d arrays
+        for k in ("xi2_R", "xi2_S", "theta", "rs_gap"):
+            out[k] = np.float64(out[k])
+    return out
 
 
-def exact_xi2_R(N: int, mean: Sequence[float], second: Sequence[Sequence[float]]) -> float:
+def exact_xi2_R(N: int, mean: Any, second: Any) -> Any:
     """ξ²_R alone of :func:`exact_observables` (NaN without a mean spin): no frame or direction,
     for the error bar's second evaluation."""
-    q = _exact_quadratics(N, np.asarray(mean, dtype=float), np.asarray(second, dtype=float))
-    return float("nan") if q is None else float(minimise(q["a_R"], q["b_R"], q["c_R"])[0])
+    q, defined = _exact_quadratics(N, np.asarray(mean, dtype=float), np.asarray(second, dtype=float))
+    return np.where(defined, minimise(q["a_R"], q["b_R"], q["c_R"])[0], np.nan)

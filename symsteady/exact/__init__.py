@@ -15,19 +15,20 @@ permutation-invariant orbit space (dimension C(N+3, 3)); ``docs/algorithm/exact-
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..algebra import Basis, Operator
 from ..errors import ParameterError
 from ..model import Model
-from ..observables import operator_moments
+from ..observables import exact_observables, exact_xi2_R, operator_moments
 from ..points import check_points
 from ..threads import single_blas_thread
 from .pieces import build_at
 from .rational import rational_steady_state
-from .solution import ExactSolution
+from .solution import ExactSolution, real_moments
+from .space import KeySpace
 from .solve import SolveInfo, solve_exact_liouvillian
 
 
@@ -92,14 +93,43 @@ def xi2_R_error(solution: ExactSolution, xi2_R: float | None = None) -> float:
     rounding floor of the observables; infinite where the refinement failed."""
     if xi2_R is None:
         xi2_R = float(solution.observables()["xi2_R"])
-    delta = solution.info.refinement
-    if not solution.info.correction < float("inf"):
-        return float("inf")  # the refinement failed: no bound
-    floor = ERROR_FLOOR_ULPS * float(np.finfo(float).eps) * solution.space.n * max(1.0, abs(xi2_R))
-    if delta is None or not np.any(delta):
-        return floor
-    before = ExactSolution(solution.space, solution.x - delta, solution.info).xi2_R()
-    return ERROR_SAFETY * abs(before - xi2_R) + floor
+    return float(xi2_R_errors([solution], np.array([xi2_R]))[0])
+
+
+def xi2_R_errors(solutions: Sequence[ExactSolution], xi2_R: np.ndarray) -> np.ndarray:
+    """:func:`xi2_R_error` of several solutions at once (their ξ²_R given), the states on one
+    space evaluated together (one product per word for all of them)."""
+    out = np.empty(len(solutions))
+    for space, where in _by_space(solutions):
+        n = space.n
+        floor = ERROR_FLOOR_ULPS * float(np.finfo(float).eps) * n * np.fmax(1.0, np.abs(xi2_R[where]))
+        moved = [j for j, i in enumerate(where)
+                 if solutions[i].info.refinement is not None and np.any(solutions[i].info.refinement)]
+        change = np.zeros(len(where))
+        if moved:
+            chosen = [where[j] for j in moved]
+            before = np.column_stack([solutions[i].x - solutions[i].info.refinement for i in chosen])
+            change[moved] = np.abs(exact_xi2_R(n, *real_moments(space, before)) - xi2_R[chosen])
+        failed = np.array([not solutions[i].info.correction < float("inf") for i in where])
+        out[where] = np.where(failed, np.inf, ERROR_SAFETY * change + floor)  # failed refinement: no bound
+    return out
+
+
+def exact_observables_of(solutions: Sequence[ExactSolution]) -> list[dict[str, Any]]:
+    """``solution.observables()`` of several solutions, the states on one space together."""
+    out: list[dict[str, Any]] = [{} for _ in solutions]
+    for space, where in _by_space(solutions):
+        obs = exact_observables(space.n, *real_moments(space, np.column_stack([solutions[i].x for i in where])))
+        for j, i in enumerate(where):
+            out[i] = {k: v[j] for k, v in obs.items()}
+    return out
+
+
+def _by_space(solutions: Sequence[ExactSolution]) -> list[tuple[KeySpace, list[int]]]:
+    groups: dict[int, tuple[KeySpace, list[int]]] = {}
+    for i, s in enumerate(solutions):
+        groups.setdefault(id(s.space), (s.space, []))[1].append(i)
+    return list(groups.values())
 
 
 def exact_steady_state(model: Model, point: Mapping[str, Any], arithmetic: str = "float"
@@ -129,4 +159,5 @@ def _check_arithmetic(arithmetic: str) -> None:
         raise ParameterError(f"arithmetic must be 'float' or 'exact', not {arithmetic!r}")
 
 
-__all__ = ["ExactSolution", "SolveInfo", "exact_moments", "exact_solve", "exact_steady_state", "solve_at", "xi2_R_error"]
+__all__ = ["ExactSolution", "SolveInfo", "exact_moments", "exact_observables_of", "exact_solve", "exact_steady_state",
+           "solve_at", "xi2_R_error", "xi2_R_errors"]

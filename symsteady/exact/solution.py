@@ -44,6 +44,18 @@ def trace_functional(space: KeySpace, word: Word) -> tuple[np.ndarray, np.ndarra
     return cache[word]
 
 
+def real_moments(space: KeySpace, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean spin ``(..., 3)`` and symmetrised second moments ``(..., 3, 3)`` of the states in
+    X's columns (``(dim,)``: one state; ``(dim, k)``: k states at once, one product per word)."""
+    def expectation(word: Word) -> np.ndarray:
+        pos, weight = trace_functional(space, word)
+        return weight @ X[pos]
+
+    mean, second = moments_from_expectations(ComplexField(space.n), expectation)
+    return (np.real(np.stack(mean, axis=-1)),
+            np.real(np.stack([np.stack(row, axis=-1) for row in second], axis=-2)))
+
+
 @dataclass
 class ExactSolution:
     """An exact steady state ``rho = sum_j x[j] B̂_j`` in the normalised basis of ``space``
@@ -85,16 +97,11 @@ class ExactSolution:
 
     def observables(self) -> dict[str, Any]:
         """Squeezing, direction, mean, covariance and rs_gap (the keys of an ``evaluate`` row)."""
-        return exact_observables(self.space.n, *self._real_moments())
+        return exact_observables(self.space.n, *real_moments(self.space, self.x))
 
     def xi2_R(self) -> float:
         """ξ²_R alone (the same number as ``observables()["xi2_R"]``, without the rest)."""
-        return exact_xi2_R(self.space.n, *self._real_moments())
-
-    def _real_moments(self) -> tuple[np.ndarray, np.ndarray]:
-        mean, second = self.moments()
-        return (np.array([complex(m).real for m in mean]),
-                np.array([[complex(s).real for s in row] for row in second]))
+        return float(exact_xi2_R(self.space.n, *real_moments(self.space, self.x)))
 
     def dicke_blocks(self) -> Blocks:
         """``{j: (rho_j, d_j)}`` with ``rho = ⊕_j rho_j ⊗ 1_{d_j}`` and ``Σ_j d_j Tr rho_j = 1``
