@@ -294,14 +294,15 @@ def _exact_rows(model: Model, points: Points, qfi: bool = False) -> list[dict[st
     (OBSERVABLE_BATCH_ENTRIES)."""
     rows: list[dict[str, Any]] = []
     batch: list[tuple[Point, Any]] = []
-    previous = None
+    held, previous = 0, None
     for p in points:
         x0 = previous.x if previous is not None and previous.space.n == p["N"] else None
         previous = solve_at(model, p, x0, condition=False)  # rows carry no condition number
         batch.append((p, previous))
-        if sum(s.space.dim for _, s in batch) >= OBSERVABLE_BATCH_ENTRIES:
+        held += previous.space.dim
+        if held >= OBSERVABLE_BATCH_ENTRIES:
             rows += _exact_batch_rows(model, batch, qfi)
-            batch = []
+            batch, held = [], 0
     return rows + _exact_batch_rows(model, batch, qfi)
 
 
