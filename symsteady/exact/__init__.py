@@ -108,7 +108,7 @@ def xi2_R_errors(solutions: Sequence[ExactSolution], xi2_R: np.ndarray) -> np.nd
         change = np.zeros(len(where))
         if moved:
             chosen = [where[j] for j in moved]
-            before = np.column_stack([solutions[i].x - solutions[i].info.refinement for i in chosen])
+            before = np.stack([solutions[i].x - solutions[i].info.refinement for i in chosen])
             change[moved] = np.abs(exact_xi2_R(n, *real_moments(space, before)) - xi2_R[chosen])
         failed = np.array([not solutions[i].info.correction < float("inf") for i in where])
         out[where] = np.where(failed, np.inf, ERROR_SAFETY * change + floor)  # failed refinement: no bound
@@ -119,7 +119,7 @@ def exact_observables_of(solutions: Sequence[ExactSolution]) -> list[dict[str, A
     """``solution.observables()`` of several solutions, the states on one space together."""
     out: list[dict[str, Any]] = [{} for _ in solutions]
     for space, where in _by_space(solutions):
-        obs = exact_observables(space.n, *real_moments(space, np.column_stack([solutions[i].x for i in where])))
+        obs = exact_observables(space.n, *real_moments(space, np.stack([solutions[i].x for i in where])))
         for j, i in enumerate(where):
             out[i] = {k: v[j] for k, v in obs.items()}
     return out

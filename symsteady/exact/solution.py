@@ -40,20 +40,32 @@ def trace_functional(space: KeySpace, word: Word) -> tuple[np.ndarray, np.ndarra
     traced = np.asarray(basis.traced(*targets), dtype=bool)
     pos = near[src[traced]]
     log_ratio = log_binomial(n, targets[0][traced], space.log_fact) - space.log_norm[pos]
-    cache[word] = pos, (cf[traced] * np.exp(log_ratio)).astype(complex)  # complex: np.dot with x casts nothing
+    cache[word] = pos, cf[traced] * np.exp(log_ratio)
     return cache[word]
 
 
 def real_moments(space: KeySpace, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean spin ``(..., 3)`` and symmetrised second moments ``(..., 3, 3)`` of the states in
-    X's columns (``(dim,)``: one state; ``(dim, k)``: k states at once, one product per word)."""
-    def expectation(word: Word) -> np.ndarray:
+    X's rows (``(dim,)``: one state; ``(k, dim)``: k states, the arithmetic on arrays over them).
+    A state's numbers do not depend on the states read with it (:func:`_weighted_sum`)."""
+    def expectation(word: Word) -> Any:
         pos, weight = trace_functional(space, word)
-        return weight @ X[pos]
+        return _weighted_sum(weight, X[..., pos])
 
     mean, second = moments_from_expectations(ComplexField(space.n), expectation)
     return (np.real(np.stack(mean, axis=-1)),
             np.real(np.stack([np.stack(row, axis=-1) for row in second], axis=-2)))
+
+
+def _weighted_sum(weight: np.ndarray, values: np.ndarray) -> Any:
+    """``sum_k weight_k values[..., k]`` for real weights, state by state: real and imaginary
+    parts apart, each a product per entry and numpy's pairwise sum of one contiguous vector,
+    whose order follows the index — the same bits for the same values wherever they lie in
+    memory and whatever other states are read with them (BLAS' dot product depended on the
+    alignment, and a sum along an axis of a 2-d array on the number of rows)."""
+    if values.ndim > 1:
+        return np.array([_weighted_sum(weight, row) for row in values])
+    return complex((weight * values.real).sum(), (weight * values.imag).sum())
 
 
 @dataclass
@@ -89,19 +101,21 @@ class ExactSolution:
     def expect(self, word: Word) -> complex:
         """``Tr(word rho)``: the word's chain on the labels near the diagonal, traced in log space."""
         pos, weight = trace_functional(self.space, word)
-        return complex(np.dot(weight, self.x[pos]))
+        return complex(_weighted_sum(weight, self.x[pos]))
 
     def moments(self) -> tuple[list[complex], list[list[complex]]]:
         """Mean spin and symmetrised second moments (the observable code of the series)."""
         return moments_from_expectations(ComplexField(self.space.n), self.expect)
 
     def observables(self) -> dict[str, Any]:
-        """Squeezing, direction, mean, covariance and rs_gap (the keys of an ``evaluate`` row)."""
-        return exact_observables(self.space.n, *real_moments(self.space, self.x))
+        """Squeezing, direction, mean, covariance and rs_gap (the keys of an ``evaluate`` row;
+        read as a batch of one, so the numbers are those of any batch: :func:`real_moments`)."""
+        obs = exact_observables(self.space.n, *real_moments(self.space, self.x[None]))
+        return {k: v[0] for k, v in obs.items()}
 
     def xi2_R(self) -> float:
         """ξ²_R alone (the same number as ``observables()["xi2_R"]``, without the rest)."""
-        return float(exact_xi2_R(self.space.n, *real_moments(self.space, self.x)))
+        return float(exact_xi2_R(self.space.n, *real_moments(self.space, self.x[None]))[0])
 
     def dicke_blocks(self) -> Blocks:
         """``{j: (rho_j, d_j)}`` with ``rho = ⊕_j rho_j ⊗ 1_{d_j}`` and ``Σ_j d_j Tr rho_j = 1``
