@@ -22,13 +22,12 @@ import numpy as np
 from ..algebra import Basis, Operator
 from ..errors import ParameterError
 from ..model import Model
-from ..observables import exact_observables, exact_xi2_R, operator_moments
+from ..observables import exact_xi2_R, operator_moments
 from ..points import check_points
 from ..threads import single_blas_thread
 from .pieces import build_at
 from .rational import rational_steady_state
-from .solution import ExactSolution, real_moments
-from .space import KeySpace
+from .solution import ExactSolution, by_space, exact_observables_of, real_moments
 from .solve import SolveInfo, solve_exact_liouvillian
 
 
@@ -98,9 +97,9 @@ def xi2_R_error(solution: ExactSolution, xi2_R: float | None = None) -> float:
 
 def xi2_R_errors(solutions: Sequence[ExactSolution], xi2_R: np.ndarray) -> np.ndarray:
     """:func:`xi2_R_error` of several solutions at once (their ξ²_R given), the states on one
-    space evaluated together (one product per word for all of them)."""
+    space read together (:func:`symsteady.exact.solution.real_moments`)."""
     out = np.empty(len(solutions))
-    for space, where in _by_space(solutions):
+    for space, where in by_space(solutions):
         n = space.n
         floor = ERROR_FLOOR_ULPS * float(np.finfo(float).eps) * n * np.fmax(1.0, np.abs(xi2_R[where]))
         moved = [j for j, i in enumerate(where)
@@ -113,23 +112,6 @@ def xi2_R_errors(solutions: Sequence[ExactSolution], xi2_R: np.ndarray) -> np.nd
         failed = np.array([not solutions[i].info.correction < float("inf") for i in where])
         out[where] = np.where(failed, np.inf, ERROR_SAFETY * change + floor)  # failed refinement: no bound
     return out
-
-
-def exact_observables_of(solutions: Sequence[ExactSolution]) -> list[dict[str, Any]]:
-    """``solution.observables()`` of several solutions, the states on one space together."""
-    out: list[dict[str, Any]] = [{} for _ in solutions]
-    for space, where in _by_space(solutions):
-        obs = exact_observables(space.n, *real_moments(space, np.stack([solutions[i].x for i in where])))
-        for j, i in enumerate(where):
-            out[i] = {k: v[j] for k, v in obs.items()}
-    return out
-
-
-def _by_space(solutions: Sequence[ExactSolution]) -> list[tuple[KeySpace, list[int]]]:
-    groups: dict[int, tuple[KeySpace, list[int]]] = {}
-    for i, s in enumerate(solutions):
-        groups.setdefault(id(s.space), (s.space, []))[1].append(i)
-    return list(groups.values())
 
 
 def exact_steady_state(model: Model, point: Mapping[str, Any], arithmetic: str = "float"

@@ -9,13 +9,13 @@ from the same observable code as the series (:mod:`symsteady.observables`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..algebra import Basis, Operator
 from ..fields import ComplexField
-from ..observables import exact_observables, exact_xi2_R, moments_from_expectations
+from ..observables import exact_observables, moments_from_expectations
 from ..spinpoly import Word
 from .dicke import Blocks, dicke_blocks_from_labels, piqs_matrix
 from .matrix import run_chain
@@ -109,13 +109,8 @@ class ExactSolution:
 
     def observables(self) -> dict[str, Any]:
         """Squeezing, direction, mean, covariance and rs_gap (the keys of an ``evaluate`` row;
-        read as a batch of one, so the numbers are those of any batch: :func:`real_moments`)."""
-        obs = exact_observables(self.space.n, *real_moments(self.space, self.x[None]))
-        return {k: v[0] for k, v in obs.items()}
-
-    def xi2_R(self) -> float:
-        """ξ²_R alone (the same number as ``observables()["xi2_R"]``, without the rest)."""
-        return float(exact_xi2_R(self.space.n, *real_moments(self.space, self.x[None]))[0])
+        read as a batch of one, so the numbers are those of any batch: :func:`exact_observables_of`)."""
+        return exact_observables_of([self])[0]
 
     def dicke_blocks(self) -> Blocks:
         """``{j: (rho_j, d_j)}`` with ``rho = ⊕_j rho_j ⊗ 1_{d_j}`` and ``Σ_j d_j Tr rho_j = 1``
@@ -129,3 +124,22 @@ class ExactSolution:
         from ..qutip_export import dicke_qobj
 
         return dicke_qobj(piqs_matrix(self.dicke_blocks(), self.space.n))
+
+
+def exact_observables_of(solutions: Sequence[ExactSolution]) -> list[dict[str, Any]]:
+    """``observables()`` of several solutions, the states on one space read together
+    (:func:`real_moments`); a state's numbers are the same in any batch."""
+    out: list[dict[str, Any]] = [{} for _ in solutions]
+    for space, where in by_space(solutions):
+        obs = exact_observables(space.n, *real_moments(space, np.stack([solutions[i].x for i in where])))
+        for j, i in enumerate(where):
+            out[i] = {k: v[j] for k, v in obs.items()}
+    return out
+
+
+def by_space(solutions: Sequence[ExactSolution]) -> list[tuple[KeySpace, list[int]]]:
+    """The solutions' positions grouped by the space they live on (first appearance first)."""
+    groups: dict[int, tuple[KeySpace, list[int]]] = {}
+    for i, s in enumerate(solutions):
+        groups.setdefault(id(s.space), (s.space, []))[1].append(i)
+    return list(groups.values())
