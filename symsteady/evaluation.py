@@ -23,7 +23,7 @@ from .estimates import auto_order, estimate
 from .exact import exact_observables_of, solve_at, xi2_R_errors
 from .metrology import exact_metrology, perturbative_metrology
 from .model import N, Model
-from .observables import QUADRATIC_KEYS, finalize, series_quadratics
+from .observables import MEAN_SPIN_FLOOR, QUADRATIC_KEYS, finalize, series_quadratics
 from .points import Point, Points, check_points, point_field
 from .powerseries import PowerSeries
 from .series import METHODS as PERTURBATIVE_METHODS
@@ -314,10 +314,20 @@ def _exact_batch_rows(model: Model, batch: list[tuple[Point, Any]], qfi: bool) -
     for (p, solution), obs, error in zip(batch, observables, errors):
         row = _json_row(None, "exact", model.sector, p, obs)
         row["xi2_R_error"] = _finite(error)
+        row["note"] = _exact_note(row, solution.info)
         if qfi:
             row.update(exact_metrology(solution))
         rows.append(_with_series_keys(row))
     return rows
+
+
+def _exact_note(row: dict[str, Any], info: Any) -> str | None:
+    """Why an exact row lacks a number: no mean spin (ξ²_R undefined), or no error bar."""
+    if row["xi2_R"] is None:
+        return f"the mean spin vanishes (|<S>| <= {MEAN_SPIN_FLOOR:g} N): xi2_R, xi2_S and theta are undefined"
+    if row["xi2_R_error"] is None:
+        return f"no error bar: the exact solver's refinement step failed ({info.note})"
+    return None
 
 
 def _with_series_keys(row: dict[str, Any]) -> dict[str, Any]:

@@ -184,12 +184,16 @@ def finalize(pieces: dict[str, Any], mean: np.ndarray, cov: np.ndarray) -> dict[
     }
 
 
+#: Exact moments define a frame (and ξ²_R, ξ²_S, θ, rs_gap) where |<S>| > MEAN_SPIN_FLOOR * N.
+MEAN_SPIN_FLOOR = 1e-12
+
+
 def _exact_quadratics(N: int, m: np.ndarray, S: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
     """:func:`quadratics` of exact moments (``m``: ``(..., 3)``, ``S``: ``(..., 3, 3)``, arrays over
-    states), and where they are defined: a mean spin above 1e-12 N. The frame's reference axis is
-    x̂, or ŷ where m ∥ x̂."""
+    states), and where they are defined: a mean spin above MEAN_SPIN_FLOOR N. The frame's
+    reference axis is x̂, or ŷ where m ∥ x̂."""
     norm = np.linalg.norm(m, axis=-1)
-    defined = norm > 1e-12 * N
+    defined = norm > MEAN_SPIN_FLOOR * N
     m = np.where(defined[..., None], m, [0.0, 0.0, -1.0])  # a placeholder where undefined
     mhat = m / np.linalg.norm(m, axis=-1, keepdims=True)
     along_y = np.linalg.norm(np.array([1.0, 0, 0]) - mhat[..., :1] * mhat, axis=-1) < 1e-12
@@ -206,7 +210,7 @@ def _exact_quadratics(N: int, m: np.ndarray, S: np.ndarray) -> tuple[dict[str, A
 def exact_observables(N: int, mean: Any, second: Any) -> dict[str, Any]:
     """Squeezing and friends from exact (non-perturbative) moments: ``mean`` ``(..., 3)`` and
     ``second`` ``(..., 3, 3)``, one state or arrays over states. Without a mean spin
-    (|m| <= 1e-12 N, e.g. the fully mixed state) the squeezing parameters, direction and
+    (|m| <= MEAN_SPIN_FLOOR N, e.g. the fully mixed state) the squeezing parameters, direction and
     rs_gap are undefined: NaN."""
     m = np.asarray(mean, dtype=float)
     S = np.asarray(second, dtype=float)

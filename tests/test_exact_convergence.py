@@ -113,6 +113,32 @@ def test_product_state_at_moderate_N(Omega, Delta):
 # ---- the forward error ---------------------------------------------------------------------------
 
 
+def test_refinement_that_stalls_keeps_its_correction_below_the_stall_tolerance(monkeypatch):
+    """The refinement's GMRES, when it stalls short of REFINE_RTOL (forced here with an
+    unreachable one), keeps its best correction if that reached REFINE_STALL_RTOL: the bar stays
+    finite and covers the distance to the direct solve; with no stall tolerance it is infinite."""
+    import symsteady.exact.solve as solve_module
+
+    model = Model("2*Omega*Sx + (4*U/N)*Sz**2", local_emission="gamma", local_pumping="w", small="Omega")
+    point = {"N": 10, "Omega": 0.5, "U": 1.0, "gamma": 1.0, "w": 0.3}
+    direct = exact_solve(model, point)
+    assert direct.info.method == "direct"
+    want = float(direct.observables()["xi2_R"])
+    monkeypatch.setattr(solve_module, "DIRECT_FIRST_DIMENSION", 0)  # the GMRES path
+    monkeypatch.setattr(solve_module, "REFINE_RTOL", 1e-300)
+    stalled_run = exact_solve(model, point)
+    assert stalled_run.info.method == "gmres" and np.isfinite(stalled_run.info.correction)
+    got = float(stalled_run.observables()["xi2_R"])
+    assert abs(got - want) <= xi2_R_error(stalled_run, got) < 1e-9
+    monkeypatch.setattr(solve_module, "REFINE_STALL_RTOL", 0.0)
+    failed = exact_solve(model, point)
+    assert "refinement failed" in failed.info.note
+    assert xi2_R_error(failed) == float("inf")
+    [row] = evaluate(model, None, [point], "exact")
+    assert row["xi2_R_error"] is None and "no error bar" in row["note"]
+
+
+
 def test_error_bar_grows_with_a_worse_solve(monkeypatch):
     """A looser GMRES leaves a larger error; the refinement measures it and the bar follows."""
     import symsteady.exact.solve as solve_module

@@ -269,6 +269,26 @@ def test_gmres_slower_than_the_direct_lu_gives_way_to_it(monkeypatch):
     assert_agree(slow.observables(), want, 8, 1e-10)
 
 
+def test_gmres_gives_way_within_a_restart_cycle(monkeypatch):
+    """A cycle of 100 iterations that would outlast the direct LU is cut short once GMRES has
+    run its share of the budget (here none): after INNER_WINDOW iterations, not 100; the
+    product-like point needs over 200 iterations otherwise."""
+    solve_module = symsteady.exact.solve
+    point = {"N": 12, "Omega": 3.0, "Delta": 0.5, "U": 0.5, "gamma": 1.0}
+    want = exact_observables_at(builtin("driven_ising"), point)
+    monkeypatch.setattr(solve_module, "DIRECT_FIRST_DIMENSION", 0)  # the GMRES path
+    monkeypatch.setattr(solve_module, "GMRES_RESTART_MIN", 100)
+    monkeypatch.setattr(solve_module, "GMRES_RESTART_MAX", 100)
+    monkeypatch.setattr(solve_module, "INNER_MIN_SECONDS", 0.0)
+    monkeypatch.setattr(solve_module, "DIRECT_SECONDS", 1e-12)
+    with pytest.warns(ExactSolverWarning, match="longer than the direct LU"):
+        solution = exact_solve(builtin("driven_ising"), point)
+    assert solution.info.method == "direct" and solution.info.iterations == solve_module.INNER_WINDOW
+    assert_agree(solution.observables(), want, 8, 1e-12)
+    monkeypatch.setattr(solve_module, "DIRECT_SECONDS", 1e12)
+    assert exact_solve(builtin("driven_ising"), point).info.iterations > 200
+
+
 def test_singular_L0_falls_back_and_the_fully_mixed_state_has_no_squeezing(monkeypatch):
     """Drive and dephasing without emission: L0 is singular (every population is steady), L is
     not (the unique steady state is 1/2^N); its mean spin vanishes, so ξ² is undefined (NaN)."""
@@ -281,6 +301,18 @@ def test_singular_L0_falls_back_and_the_fully_mixed_state_has_no_squeezing(monke
     assert np.abs(obs["mean"]).max() < 1e-12
     assert np.allclose(obs["cov"], np.eye(3) * 5 / 4, atol=1e-12)
     assert np.isnan(obs["xi2_R"]) and np.isnan(obs["theta"]) and np.isnan(obs["rs_gap"])
+
+
+def test_an_exact_row_says_why_it_has_no_squeezing():
+    """Balanced emission and pumping with dephasing: the steady state is 1/2^N whatever the
+    drive, so the row has no ξ²_R — and a note saying so; a row with ξ²_R has none."""
+    model = Model("2*Omega*Sx + Delta*Sz", local_dephasing="gd", local_pumping="w", local_emission="gamma")
+    mixed, driven = evaluate(model, None, [{"N": 8, "Omega": 2.0, "Delta": 1.0, "gd": 1.0, "w": 0.5, "gamma": 0.5},
+                                           {"N": 8, "Omega": 2.0, "Delta": 1.0, "gd": 1.0, "w": 0.0, "gamma": 0.5}],
+                             "exact")
+    assert mixed["xi2_R"] is None and mixed["xi2_R_error"] is None
+    assert "mean spin vanishes" in mixed["note"]
+    assert driven["xi2_R"] is not None and driven["note"] is None
 
 
 @pytest.mark.parametrize("model", [Model("J*Sz + Om*Sx"), Model("U*Sz**2/N"), Model("J*Sz", local_dephasing="g")])
