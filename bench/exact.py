@@ -14,7 +14,10 @@
    PARDISO against SuperLU, same run, each in a fresh process: time, peak memory, PARDISO's own
    count, backward error, refinement correction, κ_1, ξ²_R's error bar (``--strong-table
    40,60,80,100 60``: those N, SuperLU up to 60; the largest N that fits in 24 GB).
-3. The 41 × 41 exact θ map of Fig. 4 (xyz, N = 20, (Jx, Jy) in [-1, 3]^2) with the sweep's
+3. The symmetric sector past the transition (resonance_fluorescence, Ω = N Γ / 4): the
+   solver's own path (GMRES gives way to the direct LU mid-cycle) against the direct LU at once,
+   same run, N = 300 and 600 (``--symmetric``: only this); the two ξ²_R must agree within the bars.
+4. The 41 × 41 exact θ map of Fig. 4 (xyz, N = 20, (Jx, Jy) in [-1, 3]^2) with the sweep's
    own choice of serial or Dask, against one QuTiP piqs solve at N = 40 (goal: at most three);
    with PARDISO installed, once with each direct backend (``--map``: only this).
 
@@ -219,7 +222,42 @@ def main(quick: bool = False) -> None:
         print(f"N = 300 end to end {by_n[300]['total']:.1f} s, peak {by_n[300]['peak'] / 2**30:.2f} GB "
               f"(goal: under a minute — {'met' if by_n[300]['total'] < 60 else 'NOT met'})")
     strong_rows((40,) if quick else (40, 60), superlu_up_to=60)
+    from symsteady.threads import single_blas_thread
+
+    with single_blas_thread():
+        symmetric_rows((100,) if quick else (300, 600))
     map_line(11 if quick else 41, piqs)
+
+
+def symmetric_rows(sizes: tuple[int, ...]) -> None:
+    """Resonance fluorescence past the transition: the solver's path against the direct LU at once."""
+    import symsteady.exact.solve as solve_module
+    from symsteady import builtin
+    from symsteady.exact import exact_solve, xi2_R_error
+
+    model = builtin("resonance_fluorescence")
+    print("resonance_fluorescence, Omega = N Gamma / 4 (symmetric sector), 1 thread: own path vs direct LU at once")
+    print(f"{'N':>5} {'dim':>8} {'path':>7} {'its':>4} {'seconds':>8} {'direct s':>8} {'ratio':>6} {'|Δξ²_R|':>8} {'bars':>8}")
+    for N in sizes:
+        point = {"N": N, "Omega": N / 4, "Gamma": 1.0}
+        runs = []
+        for iterations in (solve_module.GMRES_ITERATIONS, 0):  # 0: no GMRES, the direct LU at once
+            saved, solve_module.GMRES_ITERATIONS = solve_module.GMRES_ITERATIONS, iterations
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # "GMRES did not converge"
+                    t0 = time.perf_counter()
+                    s = exact_solve(model, point)
+                    seconds = time.perf_counter() - t0
+            finally:
+                solve_module.GMRES_ITERATIONS = saved
+            xi2 = float(s.observables()["xi2_R"])
+            runs.append((s, seconds, xi2, xi2_R_error(s, xi2)))
+        (own, t_own, xi_own, e_own), (_, t_direct, xi_direct, e_direct) = runs
+        print(f"{N:>5} {own.info.dimension:>8} {own.info.method:>7} {own.info.iterations:>4} {t_own:>7.2f}s "
+              f"{t_direct:>7.2f}s {t_own / t_direct:>5.1f}x {abs(xi_own - xi_direct):>8.1e} {e_own + e_direct:>8.1e}",
+              flush=True)
+        assert abs(xi_own - xi_direct) <= e_own + e_direct, "the two paths must agree within their bars"
 
 
 def map_line(n: int, piqs: dict) -> None:
@@ -253,6 +291,11 @@ if __name__ == "__main__":
             print(json.dumps(one(int(sys.argv[2])) if sys.argv[1] == "--one" else strong_one(int(sys.argv[2]), sys.argv[3])))
     elif sys.argv[1:2] == ["--strong-table"]:
         strong_rows(tuple(int(n) for n in sys.argv[2].split(",")), int(sys.argv[3]) if sys.argv[3:] else 60)
+    elif sys.argv[1:2] == ["--symmetric"]:
+        from symsteady.threads import single_blas_thread
+
+        with single_blas_thread():
+            symmetric_rows((300, 600))
     elif sys.argv[1:2] == ["--map"]:
         t_piqs = qutip_piqs(40)[0]
         print(f"one QuTiP piqs solve at N = 40: {t_piqs:.2f} s")
