@@ -289,6 +289,24 @@ def test_gmres_gives_way_within_a_restart_cycle(monkeypatch):
     assert exact_solve(builtin("driven_ising"), point).info.iterations > 200
 
 
+def test_symmetric_sector_goes_to_the_direct_lu_at_once_while_it_is_cheap(monkeypatch):
+    """Resonance fluorescence past the transition at N = 150 (22 801 unknowns, above
+    DIRECT_FIRST_DIMENSION): the direct LU at once, no GMRES, no warning — and GMRES first when
+    the least GMRES time is made zero (then it gives way, same state)."""
+    solve_module = symsteady.exact.solve
+    point = {"N": 150, "Omega": 37.5, "Gamma": 1.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        direct = exact_solve(builtin("resonance_fluorescence"), point)
+    assert direct.info.dimension > solve_module.DIRECT_FIRST_DIMENSION
+    assert direct.info.method == "direct" and direct.info.iterations == 0
+    monkeypatch.setattr(solve_module, "INNER_MIN_SECONDS", 0.0)
+    with pytest.warns(ExactSolverWarning, match="did not converge"):
+        first = exact_solve(builtin("resonance_fluorescence"), point)
+    assert first.info.method == "direct" and first.info.iterations > 0
+    assert_agree(first.observables(), direct.observables(), 8, 1e-12)
+
+
 def test_singular_L0_falls_back_and_the_fully_mixed_state_has_no_squeezing(monkeypatch):
     """Drive and dephasing without emission: L0 is singular (every population is steady), L is
     not (the unique steady state is 1/2^N); its mean spin vanishes, so ξ² is undefined (NaN)."""
