@@ -22,7 +22,7 @@ from symsteady import Model, builtin, evaluate
 from symsteady.algebra import OrbitBasis, SymmetricBasis
 from symsteady.cli import main
 from symsteady.errors import ExactSolverError, ExactSolverWarning, NonUniqueSteadyStateError, ParameterError
-from symsteady.exact import exact_moments, exact_solve, exact_steady_state
+from symsteady.exact import exact_moments, exact_solve, exact_steady_state, xi2_R_error
 from symsteady.exact.matrix import normalised_matrix
 from symsteady.exact.pieces import build_at as build_exact_liouvillian
 from symsteady.exact.space import KeySpace
@@ -267,6 +267,39 @@ def test_gmres_slower_than_the_direct_lu_gives_way_to_it(monkeypatch):
     slow = exact_solve(builtin("driven_ising"), point)
     assert slow.info.method == "gmres" and slow.info.iterations > 6
     assert_agree(slow.observables(), want, 8, 1e-10)
+
+
+def test_direct_refinement_goes_on_while_it_converges(monkeypatch):
+    """On the direct path refinement steps go on while the correction exceeds REFINE_AGAIN (made
+    zero here) and halves; the step that stops halving is undone, so the state keeps the
+    smallest correction and stays within the first step's bar of the one-step state."""
+    solve_module = symsteady.exact.solve
+    point = {"N": 20, "Omega": 1.0, "Delta": 0.5, "U": 0.5, "gamma": 0.01}
+    one = exact_solve(builtin("driven_ising"), point)
+    assert one.info.method == "direct" and one.info.refinement_steps == 1
+    monkeypatch.setattr(solve_module, "REFINE_AGAIN", 0.0)
+    more = exact_solve(builtin("driven_ising"), point)
+    assert 2 <= more.info.refinement_steps <= solve_module.REFINE_STEPS
+    assert more.info.correction < one.info.correction
+    xi_one, xi_more = float(one.observables()["xi2_R"]), float(more.observables()["xi2_R"])
+    assert abs(xi_one - xi_more) <= xi2_R_error(one, xi_one)
+
+
+def test_a_gmres_state_of_large_backward_error_goes_to_the_direct_lu(monkeypatch):
+    """GMRES converged on its population-scale tolerance (made loose here) to a state whose
+    backward error is not accepted: the direct LU takes over and says why — not a
+    NonUniqueSteadyStateError."""
+    solve_module = symsteady.exact.solve
+    point = {"N": 12, **PARAMS["xyz"], "delta": 0.3}
+    want = exact_solve(builtin("xyz"), point).observables()
+    monkeypatch.setattr(solve_module, "DIRECT_FIRST_DIMENSION", 0)  # the GMRES path
+    monkeypatch.setattr(solve_module, "GMRES_RTOL", 1e-4)
+    monkeypatch.setattr(solve_module, "REFINE_RTOL", 0.9)
+    with pytest.warns(ExactSolverWarning, match="backward error"):
+        solution = exact_solve(builtin("xyz"), point)
+    assert solution.info.method == "direct" and "backward error" in solution.info.note
+    assert solution.info.backward_error < 1e-15 and solution.info.iterations > 0
+    assert_agree(solution.observables(), want, 8, 1e-12)
 
 
 def test_gmres_gives_way_within_a_restart_cycle(monkeypatch):
