@@ -11,18 +11,20 @@ Paths (``docs/algorithm/exact-convergence.md#convergence-paths``):
 * ``"direct"``: a sparse LU of the full L, straight away when the dimension is at most
   DIRECT_FIRST_DIMENSION (there one LU of L costs less than LU(L0) plus GMRES, and it gives the
   refinement and the condition estimate) or, in the symmetric sector, while it is cheap
-  (:func:`direct_at_once`), else when GMRES does not converge (or L0 is singular). Either factors the real matrix of the Hermitian fold (:mod:`symsteady.exact.fold`:
-  the same dimension, 2.3-2.7 times fewer flops than the complex LU). With pypardiso installed
-  (USE_PARDISO) it is MKL PARDISO's (:mod:`symsteady.exact.pardiso`: METIS order, its analysis
-  kept on the pieces for the next point of a sweep, its memory checked from PARDISO's own count
-  after the analysis); else SuperLU's in a nested-dissection order
+  (:func:`direct_at_once`), else when GMRES does not converge, its state's backward error is
+  not accepted, or L0 is singular. Either factors the real matrix of the Hermitian fold
+  (:mod:`symsteady.exact.fold`: the same dimension, 2.3-2.7 times fewer flops than the complex
+  LU). With pypardiso installed (USE_PARDISO) it is MKL PARDISO's
+  (:mod:`symsteady.exact.pardiso`: METIS order, its analysis kept on the pieces for the next
+  point of a sweep, its memory checked from PARDISO's own count after the analysis); else SuperLU's in a nested-dissection order
   (:mod:`symsteady.exact.ordering`; MMD_AT_PLUS_A up to DIRECT_FIRST_DIMENSION), its memory
   estimated from the measured fill. PARDISO's must fit in PARDISO_MEMORY_FRACTION of the
   available memory, SuperLU's in DIRECT_MEMORY_FRACTION, otherwise an
   :class:`~symsteady.errors.ExactSolverError` names the memory it would need.
 
-Every solution then gets one step of iterative refinement with the residual in extended
-precision; the correction's size gives the forward error (:func:`refine`). ILU of the full L
+Every solution then gets a step of iterative refinement with the residual in extended
+precision (on the direct path more while they converge: :func:`_refine_with_lu`); the last
+step's correction gives the forward error (:func:`refine`). ILU of the full L
 (natural, excitation or nested-dissection order) was measured as a GMRES preconditioner and
 needs nearly the full LU's fill before it converges, so it is not a path.
 """
