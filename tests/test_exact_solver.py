@@ -285,6 +285,24 @@ def test_direct_refinement_goes_on_while_it_converges(monkeypatch):
     assert abs(xi_one - xi_more) <= xi2_R_error(one, xi_one)
 
 
+def test_population_backward_error_is_that_of_the_scaled_system():
+    """``W L̂ W^-1 (W x̂) = W b`` formed densely: its backward error is the population-scale one,
+    and a state whose plain one is not accepted reports the smaller of the two."""
+    from symsteady.exact.solve import ACCEPTED_BACKWARD_ERROR, _backward_error, _population_backward_error
+
+    system = build_exact_liouvillian(builtin("xyz"), {"N": 6, **PARAMS["xyz"], "delta": 0.3})
+    b = np.zeros(system.space.dim, dtype=complex)
+    b[-1] = system.rhs
+    x = np.linalg.solve(system.A.toarray(), b) * (1 + 1e-6 * np.random.default_rng(1).standard_normal(len(b)))
+    w = np.exp(system.space.log_population_weight())
+    scaled = w[:, None] * system.A.toarray() / w[None, :]
+    want = np.abs(w * (system.A @ x - b)).max() / (np.abs(scaled).sum(axis=1).max() * np.abs(w * x).max())
+    assert _population_backward_error(system, x, system.A @ x - b) == pytest.approx(want, rel=1e-12)
+    plain = np.abs(system.A @ x - b).max() / (system.norm_inf * np.abs(x).max())
+    assert plain > ACCEPTED_BACKWARD_ERROR  # so the reported one is the smaller of the two
+    assert _backward_error(system, x, b) == pytest.approx(min(plain, want), rel=1e-12)
+
+
 def test_a_gmres_state_of_large_backward_error_goes_to_the_direct_lu(monkeypatch):
     """GMRES converged on its population-scale tolerance (made loose here) to a state whose
     backward error is not accepted: the direct LU takes over and says why — not a
