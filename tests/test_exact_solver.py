@@ -269,22 +269,6 @@ def test_gmres_slower_than_the_direct_lu_gives_way_to_it(monkeypatch):
     assert_agree(slow.observables(), want, 8, 1e-10)
 
 
-def test_direct_refinement_goes_on_while_it_converges(monkeypatch):
-    """On the direct path refinement steps go on while the correction exceeds REFINE_AGAIN (made
-    zero here) and halves; the step that stops halving is undone, so the state keeps the
-    smallest correction and stays within the first step's bar of the one-step state."""
-    solve_module = symsteady.exact.solve
-    point = {"N": 20, "Omega": 1.0, "Delta": 0.5, "U": 0.5, "gamma": 0.01}
-    one = exact_solve(builtin("driven_ising"), point)
-    assert one.info.method == "direct" and one.info.refinement_steps == 1
-    monkeypatch.setattr(solve_module, "REFINE_AGAIN", 0.0)
-    more = exact_solve(builtin("driven_ising"), point)
-    assert 2 <= more.info.refinement_steps <= solve_module.REFINE_STEPS
-    assert more.info.correction < one.info.correction
-    xi_one, xi_more = float(one.observables()["xi2_R"]), float(more.observables()["xi2_R"])
-    assert abs(xi_one - xi_more) <= xi2_R_error(one, xi_one)
-
-
 def test_population_backward_error_is_that_of_the_scaled_system():
     """``W L̂ W^-1 (W x̂) = W b`` formed densely: its backward error is the population-scale one,
     and a state whose plain one is not accepted reports the smaller of the two."""

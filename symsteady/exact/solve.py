@@ -22,9 +22,8 @@ Paths (``docs/algorithm/exact-convergence.md#convergence-paths``):
   available memory, SuperLU's in DIRECT_MEMORY_FRACTION, otherwise an
   :class:`~symsteady.errors.ExactSolverError` names the memory it would need.
 
-Every solution then gets a step of iterative refinement with the residual in extended
-precision (on the direct path more while they converge: :func:`_refine_with_lu`); the last
-step's correction gives the forward error (:func:`refine`). ILU of the full L
+Every solution then gets one step of iterative refinement with the residual in extended
+precision; the correction's size gives the forward error (:func:`refine`). ILU of the full L
 (natural, excitation or nested-dissection order) was measured as a GMRES preconditioner and
 needs nearly the full LU's fill before it converges, so it is not a path.
 """
@@ -90,11 +89,6 @@ PARDISO_BYTES, PARDISO_BYTES_POWER = 700.0, 0.64
 #: its correction is kept if the residual fell below REFINE_STALL_RTOL (measured: local pumping
 #: 0.3 against emission 1, U = 1, Ω = 0.5, N = 150 stalled at 1.4e-3 after reaching 1.05e-3).
 REFINE_RTOL, REFINE_STALL_RTOL = 1e-4, 1e-2
-#: On the direct path (a solve costs little beside the factorisation) refinement goes on while
-#: its correction ||δ||/||x|| exceeds REFINE_AGAIN and at least halves, up to REFINE_STEPS steps;
-#: the last step's correction gives the error bar (docs/algorithm/exact-convergence.md#convergence-forward-error;
-#: driven_ising, γ = 0.01, N = 60: a second step took the bar from 8.0e-11 to 6.8e-12).
-REFINE_STEPS, REFINE_AGAIN = 4, 1e-8
 #: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution.
 ACCEPTED_BACKWARD_ERROR = 1e-10
 #: The direct LU may use this fraction of the memory available when it starts: SuperLU's need
@@ -135,8 +129,8 @@ class SolveInfo:
     solver's peak working memory estimated from what it stored (matrix, LU, Krylov vectors);
     ``rss_growth_bytes`` the growth of the process' peak resident memory during the solve;
     ``backend`` the direct path's factorisation (``"pardiso"`` or ``"superlu"``);
-    ``refinement_steps`` the steps of iterative refinement taken; ``refinement`` the last step's
-    correction δx̂ itself (for the forward error of the observables).
+    ``refinement`` the refinement step's correction δx̂ itself (for the forward error of the
+    observables).
     """
 
     method: str
@@ -152,7 +146,6 @@ class SolveInfo:
     memory_bytes: int = 0
     rss_growth_bytes: int = 0
     backend: str = ""
-    refinement_steps: int = 0
     refinement: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
@@ -602,7 +595,7 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
         info.memory_bytes = matrix_bytes + direct.nbytes
     try:
         if direct is not None:
-            x = _refine_with_lu(system, solver(b), b, direct, info)
+            x = refine(system, solver(b), b, solver, info)
         elif info.method == "lu":
             x = refine(system, x, b, solver, info)
         if full_lu is not None and condition:
@@ -623,36 +616,18 @@ def _accepted_gmres_state(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray
     be = _backward_error(system, x, b)
     if be <= ACCEPTED_BACKWARD_ERROR:
         return x, ""
-    info.refinement_steps, info.refinement, info.correction = 0, None, float("nan")
+    info.refinement, info.correction = None, float("nan")
     return None, (f"GMRES preconditioned by LU(L0) converged on the population scale ({info.iterations} "
                   f"iterations) to a state of backward error {be:.1e}, above the accepted {ACCEPTED_BACKWARD_ERROR:.0e}")
 
 
-def _refine_with_lu(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, direct: DirectLU,
-                    info: SolveInfo) -> np.ndarray:
-    """Refinement on the direct path: steps with the LU of L while their correction exceeds
-    REFINE_AGAIN and at least halves, up to REFINE_STEPS. A step that does not halve it (the
-    refinement stagnates: κ ε is not small, or a pivot PARDISO perturbed made the LU that of a
-    nearby matrix) is undone, so the state and its error bar are those of the last converging
-    step."""
-    x = refine(system, x, b, direct.steady, info)
-    while REFINE_AGAIN < info.correction < math.inf and info.refinement_steps < REFINE_STEPS:
-        kept = (x, info.correction, info.refinement, info.condition, info.condition_kind)
-        x = refine(system, x, b, direct.steady, info)
-        if not info.correction < 0.5 * kept[1]:
-            x, info.correction, info.refinement, info.condition, info.condition_kind = kept
-            break
-    return x
-
-
 def refine(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, solve: Callable[[np.ndarray], np.ndarray],
            info: SolveInfo) -> np.ndarray:
-    """A step of iterative refinement: ``r = b - L̂ x`` in extended precision, ``δ = solve(r)``,
+    """One step of iterative refinement: ``r = b - L̂ x`` in extended precision, ``δ = solve(r)``,
     ``x + δ``. Records ``correction = ||δ||/||x||`` (an estimate of x's relative forward error,
     of which the refined x keeps at most a fraction) and the lower bound of κ it implies."""
     r = residual_extended(system.A, x, b)
     delta = solve(r)
-    info.refinement_steps += 1
     if not np.all(np.isfinite(delta)):  # the correction's solve failed: x kept, its error unknown
         info.correction, info.note = float("inf"), (info.note + "; " if info.note else "") + "refinement failed"
         return x
