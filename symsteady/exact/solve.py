@@ -16,9 +16,9 @@ Paths (``docs/algorithm/exact-convergence.md#convergence-paths``):
   (:mod:`symsteady.exact.fold`: the same dimension, 2.3-2.7 times fewer flops than the complex
   LU). With pypardiso installed (USE_PARDISO) it is MKL PARDISO's
   (:mod:`symsteady.exact.pardiso`: METIS order, its analysis kept on the pieces for the next
-  point of a sweep, its memory checked from PARDISO's own count after the analysis); else SuperLU's in a nested-dissection order
-  (:mod:`symsteady.exact.ordering`; MMD_AT_PLUS_A up to DIRECT_FIRST_DIMENSION), its memory
-  estimated from the measured fill. PARDISO's must fit in PARDISO_MEMORY_FRACTION of the
+  point of a sweep, its memory checked from PARDISO's own count after the analysis); else
+  SuperLU's in a nested-dissection order (:mod:`symsteady.exact.ordering`; MMD_AT_PLUS_A up to
+  DIRECT_FIRST_DIMENSION), its memory estimated from the measured fill. PARDISO's must fit in PARDISO_MEMORY_FRACTION of the
   available memory, SuperLU's in DIRECT_MEMORY_FRACTION, otherwise an
   :class:`~symsteady.errors.ExactSolverError` names the memory it would need.
 
@@ -89,7 +89,8 @@ PARDISO_BYTES, PARDISO_BYTES_POWER = 700.0, 0.64
 #: its correction is kept if the residual fell below REFINE_STALL_RTOL (measured: local pumping
 #: 0.3 against emission 1, U = 1, Ω = 0.5, N = 150 stalled at 1.4e-3 after reaching 1.05e-3).
 REFINE_RTOL, REFINE_STALL_RTOL = 1e-4, 1e-2
-#: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution.
+#: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution, or
+#: of the same system on the population scale (:func:`_backward_error`).
 ACCEPTED_BACKWARD_ERROR = 1e-10
 #: The direct LU may use this fraction of the memory available when it starts: SuperLU's need
 #: is estimated (FILL), PARDISO's is its own count after the analysis (8.7 GB against a peak
@@ -163,9 +164,9 @@ def _backward_error(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray) -> f
 def _population_backward_error(system: ExactLiouvillian, x: np.ndarray, r: np.ndarray) -> float:
     """The backward error of the system scaled to the population scale, ``W L̂ W^-1 (W x̂) = W b``
     (W = diag w, :meth:`~symsteady.exact.space.KeySpace.log_population_weight`; the trace row,
-    in the dark state's place, weighs 1): the measure GMRES converges in. In an inverted state the plain one is ruled by
-    the populations near the dark state, ~1e-17 and irrelevant to every moment (local pumping 1
-    against emission 0.3, N = 200: plain 7.5e-5, here ~1e-17)."""
+    in the dark state's place, weighs 1): the measure GMRES converges in. In an inverted state
+    the plain one is ruled by the populations near the dark state, ~1e-17 and irrelevant to
+    every moment (local pumping 1 against emission 0.3, N = 200: plain 7.5e-5, here 7e-17)."""
     lw = system.space.log_population_weight()
     A = system.A.tocsr()
     rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
@@ -609,10 +610,9 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
 
 def _accepted_gmres_state(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, info: SolveInfo
                           ) -> tuple[np.ndarray | None, str]:
-    """GMRES' refined state, or None and why when its backward error is not accepted: GMRES
-    converged on the population scale, which then does not bound the backward error (local
-    pumping 1 against emission 0.3, U = 1, Ω = 0.5, N = 200: 6.3e-5), so the direct LU takes
-    over rather than the state being called non-unique; its refinement starts afresh."""
+    """GMRES' refined state, or None and why when its backward error (:func:`_backward_error`)
+    is not accepted although GMRES converged to its tolerance: then the direct LU takes over,
+    its refinement afresh, rather than the state being called non-unique."""
     be = _backward_error(system, x, b)
     if be <= ACCEPTED_BACKWARD_ERROR:
         return x, ""
