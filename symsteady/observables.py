@@ -188,10 +188,10 @@ def finalize(pieces: dict[str, Any], mean: np.ndarray, cov: np.ndarray) -> dict[
 MEAN_SPIN_FLOOR = 1e-12
 
 
-def _exact_quadratics(N: int, m: np.ndarray, S: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+def _exact_quadratics(N: int, m: np.ndarray, S: np.ndarray) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """:func:`quadratics` of exact moments (``m``: ``(..., 3)``, ``S``: ``(..., 3, 3)``, arrays over
-    states), and where they are defined: a mean spin above MEAN_SPIN_FLOOR N. The frame's
-    reference axis is x̂, or ŷ where m ∥ x̂."""
+    states), where they are defined (a mean spin above MEAN_SPIN_FLOOR N), and the mean spin
+    with a placeholder -ẑ where not. The frame's reference axis is x̂, or ŷ where m ∥ x̂."""
     norm = np.linalg.norm(m, axis=-1)
     defined = norm > MEAN_SPIN_FLOOR * N
     m = np.where(defined[..., None], m, [0.0, 0.0, -1.0])  # a placeholder where undefined
@@ -204,7 +204,7 @@ def _exact_quadratics(N: int, m: np.ndarray, S: np.ndarray) -> tuple[dict[str, A
         if np.any(along_y):
             qy = quadratics(mean, second, N, np.sqrt, along_y=True)
             q = {k: (np.where(along_y, qy[k], v) if k != "cov" else v) for k, v in q.items()}
-    return q, defined
+    return q, defined, m
 
 
 def exact_observables(N: int, mean: Any, second: Any) -> dict[str, Any]:
@@ -214,10 +214,10 @@ def exact_observables(N: int, mean: Any, second: Any) -> dict[str, Any]:
     rs_gap are undefined: NaN."""
     m = np.asarray(mean, dtype=float)
     S = np.asarray(second, dtype=float)
-    q, defined = _exact_quadratics(N, m, S)
+    q, defined, framed = _exact_quadratics(N, m, S)
     cov = S - m[..., :, None] * m[..., None, :]
     pieces = {k: np.where(defined, q[k], np.nan) for k in QUADRATIC_KEYS}
-    out = finalize(pieces, np.where(defined[..., None], m, [0.0, 0.0, -1.0]), cov)
+    out = finalize(pieces, framed, cov)
     out["mean"] = m
     out["direction"] = np.where(defined[..., None], out["direction"], np.nan)
     if m.ndim == 1:  # one state: numbers, not 0-d arrays
@@ -229,5 +229,5 @@ def exact_observables(N: int, mean: Any, second: Any) -> dict[str, Any]:
 def exact_xi2_R(N: int, mean: Any, second: Any) -> Any:
     """ξ²_R alone of :func:`exact_observables` (NaN without a mean spin): no frame or direction,
     for the error bar's second evaluation."""
-    q, defined = _exact_quadratics(N, np.asarray(mean, dtype=float), np.asarray(second, dtype=float))
+    q, defined, _ = _exact_quadratics(N, np.asarray(mean, dtype=float), np.asarray(second, dtype=float))
     return np.where(defined, minimise(q["a_R"], q["b_R"], q["c_R"])[0], np.nan)
