@@ -12,8 +12,9 @@
    largest N).
 2. Strong U(1) breaking (driven_ising, Ω = 0.7, Δ = 0.5, U = 0.5), the direct path with MKL
    PARDISO against SuperLU, same run, each in a fresh process: time, peak memory, PARDISO's own
-   count, backward error, refinement correction, κ_1, ξ²_R's error bar (``--strong-table
-   40,60,80,100 60``: those N, SuperLU up to 60; the largest N that fits in 24 GB).
+   count, backward error, refinement correction, κ_1 (the refinement's lower bound out of core),
+   ξ²_R's error bar, the factor's size on disk where PARDISO ran out of core (``--strong-table
+   40,60,80,100 60``: those N, SuperLU up to 60; the largest N that fits in 24 GB in core).
 3. The symmetric sector past the transition (resonance_fluorescence, Ω = N Γ / 4): the
    solver's own path (GMRES gives way to the direct LU mid-cycle) against the direct LU at once,
    same run, N = 300 and 600 (``--symmetric``: only this); the two ξ²_R must agree within the bars.
@@ -104,7 +105,7 @@ def strong_one(N: int, backend: str) -> dict:
     return {"N": N, "dim": s.info.dimension, "backend": s.info.backend, "build": s.info.build_seconds,
             "solve": s.info.solve_seconds, "xi2": xi2, "err": xi2_R_error(s, xi2), "be": s.info.backward_error,
             "correction": s.info.correction, "condition": s.info.condition, "peak": peak - base,
-            "estimate": s.info.memory_bytes}
+            "estimate": s.info.memory_bytes, "disk": s.info.disk_bytes}
 
 
 def strong_rows(sizes: tuple[int, ...], superlu_up_to: int) -> list[dict]:
@@ -112,7 +113,7 @@ def strong_rows(sizes: tuple[int, ...], superlu_up_to: int) -> list[dict]:
     ``superlu_up_to``: it takes minutes beyond N = 60)."""
     print(f"driven_ising {STRONG} (strong U(1) breaking), direct path, 1 thread; fresh process each")
     print(f"{'N':>4} {'dim':>8} {'backend':>8} {'solve':>8} {'peak MB':>8} {'est MB':>8} {'backward':>9} "
-          f"{'correction':>10} {'kappa_1':>8} {'xi2_R_error':>11} {'speed-up':>8}")
+          f"{'correction':>10} {'kappa_1':>8} {'xi2_R_error':>11} {'disk GB':>7} {'speed-up':>8}")
     rows = []
     for N in sizes:
         pair = {}
@@ -126,7 +127,7 @@ def strong_rows(sizes: tuple[int, ...], superlu_up_to: int) -> list[dict]:
                      else "")
             print(f"{N:>4} {r['dim']:>8} {backend:>8} {r['solve']:>7.2f}s {r['peak'] / 2**20:>8.0f} "
                   f"{r['estimate'] / 2**20:>8.0f} {r['be']:>9.1e} {r['correction']:>10.1e} {r['condition']:>8.1e} "
-                  f"{r['err']:>11.1e} {ratio}", flush=True)
+                  f"{r['err']:>11.1e} {r['disk'] / 2**30:>7.1f} {ratio}", flush=True)
             if backend == "pardiso":
                 rows.append(r)
     if len(rows) >= 2:

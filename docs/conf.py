@@ -10,7 +10,9 @@ in their reduced-size mode, so the command needs no environment variables.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +23,9 @@ sys.path.insert(0, str(ROOT))
 # Notebooks: reduced size (coarse grids, small N) and figures written to a throw-away folder,
 # never over the committed full-size figures. The kernels inherit this environment.
 os.environ.setdefault("SYMSTEADY_NOTEBOOK_QUICK", "1")
-os.environ.setdefault("SYMSTEADY_FIGURE_DIR", tempfile.mkdtemp(prefix="symsteady-docs-figures-"))
+if "SYMSTEADY_FIGURE_DIR" not in os.environ:
+    os.environ["SYMSTEADY_FIGURE_DIR"] = tempfile.mkdtemp(prefix="symsteady-docs-figures-")
+    atexit.register(shutil.rmtree, os.environ["SYMSTEADY_FIGURE_DIR"], True)  # removed after the build
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import symsteady  # noqa: E402  (after the path is set)

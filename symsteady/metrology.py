@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache, wraps
-from typing import Any, Callable, ParamSpec, TypeVar
+from typing import Any, Callable, ParamSpec, Sequence, TypeVar
 
 import numpy as np
 
@@ -162,18 +162,19 @@ def exact_metrology(solution: ExactSolution) -> dict[str, Any]:
     (:func:`metrology_with_errors` of the solution's coefficients and refinement step)."""
     space = solution.space
     return metrology_with_errors(space.basis, space.n, space.labels, solution.x, space.log_norm,
-                                 solution.info.refinement)
+                                 solution.info.error_directions())
 
 
 @_one_blas_thread
 def metrology_with_errors(basis: Basis, n: int, labels: tuple[np.ndarray, ...], values: np.ndarray,
-                          log_norm: np.ndarray, refinement: np.ndarray | None = None) -> dict[str, Any]:
+                          log_norm: np.ndarray, directions: Sequence[Sequence[np.ndarray]] = ()) -> dict[str, Any]:
     """:func:`metrology` of ``rho = Σ values[i] B̂_i`` (as for
     :func:`~symsteady.exact.dicke.dicke_blocks_from_labels`) with error bars ``fq_N_error`` and
     ``purity_error`` (``docs/algorithm/metrology.md#metrology-error``): :data:`PROBE_SAFETY`
     times the largest change under :func:`rounding_probes` (the map's cancellation at large
-    multiplicity), plus ``ERROR_SAFETY`` times the change under the solver's ``refinement``
-    step (as for ξ²_R), plus the rounding floor ``ERROR_FLOOR_ULPS eps N`` times
+    multiplicity), plus ``ERROR_SAFETY`` times the changes along the solver's error
+    ``directions`` (groups, the largest change of each: its refinement step and the responses
+    to L̂'s rounding, as for ξ²_R), plus the rounding floor ``ERROR_FLOOR_ULPS eps N`` times
     ``max(1, fq_N)`` and the purity."""
 
     def blocks_of(x: np.ndarray) -> Blocks:
@@ -189,8 +190,8 @@ def metrology_with_errors(basis: Basis, n: int, labels: tuple[np.ndarray, ...], 
         return np.abs(np.array(_fq_purity(shifted, n)) - value)
 
     error = PROBE_SAFETY * np.max([change(p) for p in rounding_probes(values, log_norm)], axis=0)
-    if refinement is not None and np.any(refinement):
-        error += ERROR_SAFETY * change(-refinement)
+    for group in directions:
+        error += ERROR_SAFETY * np.max([change(-v) for v in group], axis=0)
     error += ERROR_FLOOR_ULPS * float(np.finfo(float).eps) * n * np.array([max(1.0, abs(value[0])), value[1]])
     row["fq_N_error"], row["purity_error"] = float(error[0]), float(error[1])
     return row

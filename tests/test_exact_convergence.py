@@ -154,6 +154,43 @@ def test_error_bar_grows_with_a_worse_solve(monkeypatch):
     assert abs(xi_l - xi_t) <= err_l
 
 
+@pytest.mark.parametrize("name, params, N", [
+    ("driven_ising", {"Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}, 20),  # direct at once
+    ("xyz", {"J": 0.5, "delta": 0.05, "Jz": 1.0, "gamma": 1.0}, 40),  # GMRES
+    ("resonance_fluorescence", {"Omega": 25.0, "Gamma": 1.0}, 100),  # symmetric sector, past the transition
+])
+def test_rounding_response_covers_a_perturbation_of_L_of_its_size(name, params, N, monkeypatch):
+    """The bar's second direction, the state's response to L̂'s rounding, set to a relative size
+    u = 1e-10: the ξ²_R of L̂ with its entries perturbed by that much (four random draws) moves by
+    less than the bar's share of it, ERROR_SAFETY times its change — and not by far less."""
+    import symsteady.exact.solve as solve_module
+    from symsteady.exact import ERROR_SAFETY
+    from symsteady.exact.matrix import ExactLiouvillian
+    from symsteady.exact.solution import real_moments
+    from symsteady.exact.solve import solve_exact_liouvillian
+    from symsteady.observables import exact_xi2_R
+
+    u = 1e-10
+    monkeypatch.setattr(solve_module, "MATRIX_ROUNDING_ULPS", u / np.finfo(float).eps)
+    model = builtin(name)
+    system = build_at(model, check_points(model, [{"N": N, **params}])[0])
+    x, info = solve_exact_liouvillian(system)
+
+    def xi2(state: np.ndarray) -> float:
+        return float(exact_xi2_R(N, *real_moments(system.space, state)))
+
+    assert len(info.rounding) == solve_module.ROUNDING_PROBES
+    estimate = max(abs(xi2(x - v) - xi2(x)) for v in info.rounding)
+    rng = np.random.default_rng(7)
+    moves = []
+    for _ in range(4):
+        A = system.A.copy()
+        A.data = A.data * (1 + u * rng.uniform(-1, 1, A.nnz))
+        perturbed = ExactLiouvillian(system.space, system.A0, A, system.rhs, system.broken)
+        moves.append(abs(xi2(solve_exact_liouvillian(perturbed)[0]) - xi2(x)))
+    assert max(moves) <= ERROR_SAFETY * estimate <= 100 * max(moves)
+
+
 def test_residual_in_extended_precision():
     """``b - A x`` where the double-precision residual cancels to zero: the extended one keeps it."""
     import scipy.sparse
@@ -340,6 +377,9 @@ def test_pardiso_solves_with_the_matrix_its_transpose_and_adjoint(dtype):
         x = P.solve(b, trans)
         assert x.dtype == dtype
         assert np.abs(M @ x - b).max() <= 1e-10 * np.abs(b).max(), trans  # a wrong trans: O(1)
+    B = np.stack([b, 2 * b[::-1], rng.normal(size=n)])  # right-hand sides in rows: one call
+    X = P.solve(B)
+    assert X.shape == B.shape and np.abs(A @ X.T - B.T).max() <= 1e-10 * np.abs(B).max()
     P.free()
 
 
@@ -416,13 +456,50 @@ def test_pardiso_memory_estimate_covers_its_own_count():
 
 
 @needs_pardiso
-def test_pardiso_memory_check_names_the_measured_need(monkeypatch):
+def test_pardiso_memory_check_names_the_measured_need_and_the_disk(monkeypatch):
     import symsteady.exact.solve as solve_module
     from symsteady.errors import ExactSolverError
 
+    point = {"N": 10, "Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}
     monkeypatch.setattr(solve_module, "available_memory", lambda: 1000)
-    with pytest.raises(ExactSolverError, match=r"PARDISO's own count .* GB, more than the memory limit"):
-        exact_solve(builtin("driven_ising"), {"N": 10, "Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0})
+    monkeypatch.setattr(pardiso_module, "free_disk_bytes", lambda directory=None: 1000)
+    with pytest.raises(ExactSolverError, match=r"PARDISO's own count .* GB, more than the memory limit .* "
+                                               r"GB available; out of core its factor needs .* GB of disk"):
+        exact_solve(builtin("driven_ising"), point)
+    monkeypatch.setattr(solve_module, "OUT_OF_CORE", False)
+    with pytest.raises(ExactSolverError, match=r"GB available; use a smaller N"):
+        exact_solve(builtin("driven_ising"), point)
+
+
+@needs_pardiso
+def test_pardiso_out_of_core_gives_the_in_core_state_and_leaves_no_files(monkeypatch, tmp_path):
+    """Where PARDISO's in-core need is above its memory limit its factor goes to disk: the same
+    state within the bars, a note that says so, no onenormest (each solve reads the factor), and
+    its files are gone when the point is done."""
+    import symsteady.exact.solve as solve_module
+
+    point = {"N": 30, "Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}
+    monkeypatch.setattr(solve_module, "DIRECT_FIRST_DIMENSION", 10**9)  # the direct path at once
+    in_core = exact_solve(builtin("driven_ising"), point)
+    monkeypatch.setattr(pardiso_module, "OUT_OF_CORE_DIRECTORY", str(tmp_path))
+    factored = []
+    factor = pardiso_module.Pardiso.factor
+
+    def spy(self, A=None):
+        factor(self, A)
+        factored.append((self.out_of_core, sorted(p.name for p in tmp_path.glob("*/*"))))
+
+    monkeypatch.setattr(pardiso_module.Pardiso, "factor", spy)
+    monkeypatch.setattr(solve_module, "PARDISO_MEMORY_FRACTION", 1e-9)  # no in-core factor fits
+    on_disk = exact_solve(builtin("driven_ising"), point)
+    [(out_of_core, files)] = factored
+    assert out_of_core and "mkl_pardiso_lnz.bin" in files  # the factor was on disk
+    assert list(tmp_path.iterdir()) == []
+    assert on_disk.info.backend == "pardiso" and "PARDISO out of core" in on_disk.info.note
+    assert on_disk.info.condition_kind == "lower bound" and on_disk.info.disk_bytes > 0 == in_core.info.disk_bytes
+    a, b = float(in_core.observables()["xi2_R"]), float(on_disk.observables()["xi2_R"])
+    assert abs(a - b) <= min(xi2_R_error(in_core, a), xi2_R_error(on_disk, b))
+    assert np.abs(on_disk.x - in_core.x).max() <= 1e-10 * np.abs(in_core.x).max()
 
 
 @needs_pardiso
@@ -449,6 +526,19 @@ def test_product_state_at_N_150():
     want = bloch_xi2_R(N, Omega, Delta, 1.0)
     assert abs(row["xi2_R"] - want) <= 1e-9 * want
     assert abs(row["xi2_R"] - want) <= row["xi2_R_error"]
+
+
+@needs_pardiso
+@pytest.mark.slow
+@pytest.mark.huge  # skipped without --huge (conftest.py)
+def test_product_state_at_N_200():
+    """driven_ising at U = 0, N = 200 (1 373 701 unknowns; PARDISO's LU needs about 28 GB, so
+    within 24 GB its factor goes to disk) against the product-state formula."""
+    N, Omega, Delta = 200, 1.0, 0.5
+    solution = exact_solve(builtin("driven_ising"), {"N": N, "Omega": Omega, "Delta": Delta, "U": 0.0, "gamma": 1.0})
+    got, want = float(solution.observables()["xi2_R"]), bloch_xi2_R(N, Omega, Delta, 1.0)
+    assert abs(got - want) <= 1e-9 * want
+    assert abs(got - want) <= xi2_R_error(solution, got)
 
 
 def test_pieces_pickle_without_their_solver_workspace():

@@ -269,6 +269,57 @@ def test_gmres_slower_than_the_direct_lu_gives_way_to_it(monkeypatch):
     assert_agree(slow.observables(), want, 8, 1e-10)
 
 
+def test_direct_refinement_goes_on_while_it_converges(monkeypatch):
+    """On the direct path refinement steps go on while the correction exceeds REFINE_AGAIN (made
+    zero here) and halves; the step that stops halving is undone. The state moves within the
+    one-step state's bar, which it keeps: the error bar comes from the first step's correction."""
+    solve_module = symsteady.exact.solve
+    point = {"N": 20, "Omega": 1.0, "Delta": 0.5, "U": 0.5, "gamma": 0.01}
+    monkeypatch.setattr(solve_module, "REFINE_STEPS", 1)
+    one = exact_solve(builtin("driven_ising"), point)
+    assert one.info.method == "direct" and one.info.refinement_steps == 1
+    monkeypatch.setattr(solve_module, "REFINE_STEPS", 8)
+    monkeypatch.setattr(solve_module, "REFINE_AGAIN", 0.0)
+    more = exact_solve(builtin("driven_ising"), point)
+    assert 2 <= more.info.refinement_steps <= solve_module.REFINE_STEPS
+    assert more.info.correction == one.info.correction
+    assert np.array_equal(more.info.refinement, one.info.refinement)
+    assert not np.array_equal(more.x, one.x)  # the further steps moved it
+    xi_one, xi_more = float(one.observables()["xi2_R"]), float(more.observables()["xi2_R"])
+    assert abs(xi_one - xi_more) <= xi2_R_error(one, xi_one)
+    assert xi2_R_error(more, xi_more) == pytest.approx(xi2_R_error(one, xi_one), rel=1e-3)
+
+
+def test_refinement_recovers_from_the_lu_of_a_nearby_matrix(monkeypatch):
+    """The direct LU of a nearby matrix (eight diagonal entries tripled, a low-rank change
+    like PARDISO's perturbed pivots, made large): its refinement steps stagnate, and GMRES preconditioned by
+    it takes over and reaches the true state; the bar, from the first step, covers it."""
+    import scipy.sparse.linalg
+
+    solve_module = symsteady.exact.solve
+    point = {"N": 20, "Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}
+    want = exact_solve(builtin("driven_ising"), point)
+
+    def nearby(system, note):
+        fold, M = solve_module._folded(system)
+        off = M.copy().tolil()
+        for k in np.linspace(0, M.shape[0] - 2, 8).astype(int):
+            off[k, k] *= 3.0
+        lu = scipy.sparse.linalg.splu(off.tocsc())
+        return solve_module.DirectLU(fold, lambda v, trans: lu.solve(v.T, trans=trans).T, 0, "superlu")
+
+    monkeypatch.setattr(solve_module, "_direct_lu", nearby)
+    got = exact_solve(builtin("driven_ising"), point)
+    assert "refinement by GMRES preconditioned by the LU" in got.info.note
+    assert got.info.refinement_steps >= 2
+    xi_got, xi_want = float(got.observables()["xi2_R"]), float(want.observables()["xi2_R"])
+    assert abs(xi_got - xi_want) <= 1e-12 * xi_want
+    assert abs(xi_got - xi_want) <= xi2_R_error(got, xi_got)
+    monkeypatch.setattr(solve_module, "REFINE_STEPS", 1)  # one plain step: far off, not accepted
+    with pytest.raises(NonUniqueSteadyStateError, match="backward error"):
+        exact_solve(builtin("driven_ising"), point)
+
+
 def test_population_backward_error_is_that_of_the_scaled_system():
     """``W L̂ W^-1 (W x̂) = W b`` formed densely: its backward error is the population-scale one,
     and a state whose plain one is not accepted reports the smaller of the two."""
@@ -384,6 +435,7 @@ def test_size_limits_are_clear_errors(monkeypatch):
     with pytest.raises(ExactSolverError, match="basis elements"):
         exact_solve(builtin("xyz"), {"N": 20, **PARAMS["xyz"]})
     monkeypatch.setattr(symsteady.exact.solve, "available_memory", lambda: 1000)
+    monkeypatch.setattr(symsteady.exact.pardiso, "free_disk_bytes", lambda directory=None: 1000)  # no out of core
     with pytest.raises(ExactSolverError, match="memory limit"):
         exact_solve(Model("J*Sz + Om*Sx", local_dephasing="g"), {"N": 5, "J": 0.7, "Om": 0.4, "g": 0.3})
 

@@ -236,7 +236,7 @@ def test_exact_error_bars_cover_a_solver_error():
     solution = exact_solve(builtin("xyz"), {"N": 12, "J": 0.5, "Jz": 1.0, "gamma": 1.0, "delta": 0.3})
     space = solution.space
     delta = 1e-6 * np.random.default_rng(3).standard_normal(len(solution.x)) * np.abs(solution.x)
-    row = metrology_with_errors(space.basis, space.n, space.labels, solution.x + delta, space.log_norm, delta)
+    row = metrology_with_errors(space.basis, space.n, space.labels, solution.x + delta, space.log_norm, [[delta]])
     exact = exact_metrology(solution)
     assert abs(row["fq_N"] - exact["fq_N"]) <= row["fq_N_error"] <= 1e4 * abs(row["fq_N"] - exact["fq_N"])
     assert abs(row["purity"] - exact["purity"]) <= row["purity_error"]

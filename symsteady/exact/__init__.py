@@ -87,9 +87,11 @@ ERROR_SAFETY, ERROR_FLOOR_ULPS = 2.0, 64.0
 
 
 def xi2_R_error(solution: ExactSolution, xi2_R: float | None = None) -> float:
-    """A bound on the error of ``solution``'s ξ²_R: twice its change under the refinement step
-    (the unrefined state's error, of which the refined one keeps a small fraction) plus the
-    rounding floor of the observables; infinite where the refinement failed."""
+    """A bound on the error of ``solution``'s ξ²_R: twice the sum of its change under the
+    refinement step (the unrefined state's error, of which the refined one keeps a small
+    fraction) and its largest change under the responses to L̂'s rounding
+    (:meth:`SolveInfo.error_directions`), plus the rounding floor of the observables; infinite
+    where either failed."""
     if xi2_R is None:
         xi2_R = float(solution.observables()["xi2_R"])
     return float(xi2_R_errors([solution], np.array([xi2_R]))[0])
@@ -102,13 +104,19 @@ def xi2_R_errors(solutions: Sequence[ExactSolution], xi2_R: np.ndarray) -> np.nd
     for space, where in by_space(solutions):
         n = space.n
         floor = ERROR_FLOOR_ULPS * float(np.finfo(float).eps) * n * np.fmax(1.0, np.abs(xi2_R[where]))
-        moved = [j for j, i in enumerate(where)
-                 if solutions[i].info.refinement is not None and np.any(solutions[i].info.refinement)]
+        # every state moved along each of its error directions, all read together; per state the
+        # largest change of each group, summed over its groups
+        moved = [(j, g, i, v) for j, i in enumerate(where)
+                 for g, group in enumerate(solutions[i].info.error_directions()) for v in group]
         change = np.zeros(len(where))
         if moved:
-            chosen = [where[j] for j in moved]
-            before = np.stack([solutions[i].x - solutions[i].info.refinement for i in chosen])
-            change[moved] = np.abs(exact_xi2_R(n, *real_moments(space, before)) - xi2_R[chosen])
+            shifted = np.stack([solutions[i].x - v for _, _, i, v in moved])
+            changes = np.abs(exact_xi2_R(n, *real_moments(space, shifted)) - xi2_R[[i for _, _, i, _ in moved]])
+            largest: dict[tuple[int, int], float] = {}
+            for (j, g, _, _), c in zip(moved, changes):
+                largest[j, g] = float(np.maximum(largest.get((j, g), 0.0), c))  # NaN (no ξ²_R) kept
+            for (j, _), c in largest.items():
+                change[j] += c
         failed = np.array([not solutions[i].info.correction < float("inf") for i in where])
         out[where] = np.where(failed, np.inf, ERROR_SAFETY * change + floor)  # failed refinement: no bound
     return out

@@ -115,21 +115,21 @@ class HermitianFold:
         return scipy.sparse.csc_matrix((data, self.indices, self.indptr), shape=(n, n))
 
     def fold(self, r: np.ndarray) -> np.ndarray:
-        """``D T^H r`` (real when r is J-invariant)."""
-        w = np.empty(self.space.dim, dtype=complex)
-        ri, rs = r[self.upper], r[self.partner]
-        w[self.y] = 0.5 * (ri + rs)
-        w[self.y + 1] = 0.5j * (rs - ri)
-        w[self.f_fixed] = r[self.fixed]
+        """``D T^H r`` (real when r is J-invariant); r may hold several vectors in its rows."""
+        w = np.empty(r.shape, dtype=complex)
+        ri, rs = r[..., self.upper], r[..., self.partner]
+        w[..., self.y] = 0.5 * (ri + rs)
+        w[..., self.y + 1] = 0.5j * (rs - ri)
+        w[..., self.f_fixed] = r[..., self.fixed]
         return w
 
     def unfold(self, w: np.ndarray) -> np.ndarray:
-        """``T w`` (J-invariant when w is real)."""
-        x = np.empty(self.space.dim, dtype=complex)
-        y, z = w[self.y], w[self.y + 1]
-        x[self.upper] = y + 1j * z
-        x[self.partner] = y - 1j * z
-        x[self.fixed] = w[self.f_fixed]
+        """``T w`` (J-invariant when w is real); w may hold several vectors in its rows."""
+        x = np.empty(w.shape, dtype=complex)
+        y, z = w[..., self.y], w[..., self.y + 1]
+        x[..., self.upper] = y + 1j * z
+        x[..., self.partner] = y - 1j * z
+        x[..., self.fixed] = w[..., self.f_fixed]
         return x
 
     def solve(self, real_solve: Callable[[np.ndarray, str], np.ndarray], r: np.ndarray, trans: str = "N",
@@ -138,7 +138,8 @@ class HermitianFold:
         complex r, from ``real_solve(v, t)``: ``M^-1 v`` (``t`` ``"N"``) or ``M^-T v`` (``"T"``)
         for real v (a J-invariant r, as the steady state's, needs one real solve; else two).
         ``hermitian=True``: ``L̂^-1`` of r's J-invariant part ``(r + J r)/2`` only (one solve; a
-        J-invariant result)."""
+        J-invariant result); then r may hold several right-hand sides in its rows (one solve
+        with them all, where ``real_solve`` takes them so)."""
         r = np.asarray(r, dtype=complex)
         if hermitian:
             return self.unfold(real_solve(np.ascontiguousarray(self.fold(r).real), "N"))

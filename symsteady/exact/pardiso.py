@@ -12,7 +12,9 @@ backward error of 4e-5 at N = 40.) The three phases are apart: :meth:`Pardiso.an
 METIS order and the symbolic factorisation, which reports the memory the numeric one will need),
 :meth:`Pardiso.factor` (22, numeric, repeatable with new values on the same pattern) and
 :meth:`Pardiso.solve` (33). MKL's threads follow the BLAS limit of :mod:`symsteady.threads`
-(threadpoolctl sees ``mkl_rt`` once pypardiso has loaded it).
+(threadpoolctl sees ``mkl_rt`` once pypardiso has loaded it). A handle made ``out_of_core``
+keeps its factor in files of a temporary directory of its own (``iparm[59] = 2``, at most
+``core_bytes`` of it in memory; ``docs/algorithm/exact-convergence.md#convergence-out-of-core``).
 
 Measured on driven_ising (Ω = 0.7, Δ = 0.5, U = 0.5), one thread: the complex form beat the real
 2 × 2 block form ``[[Re, -Im], [Im, Re]]`` of twice the dimension (N = 60: 2.3 s and 0.28 GB
@@ -23,6 +25,9 @@ form (N = 60: 1.02 s and 0.22 GB against 1.87 s and 0.30 GB).
 from __future__ import annotations
 
 import ctypes
+import os
+import shutil
+import tempfile
 import weakref
 from typing import Any
 
@@ -81,21 +86,38 @@ def _call(pt: np.ndarray, mtype: int, phase: int, n: int, data: Any, indptr: Any
         raise PardisoError(error.value)
 
 
-def _release(pt: np.ndarray, mtype: int, iparm: np.ndarray) -> None:
+def _release(pt: np.ndarray, mtype: int, iparm: np.ndarray, directory: str | None = None) -> None:
     if _MKL is not None and np.any(pt):
         try:
             _call(pt, mtype, -1, 0, None, None, None, iparm)
         except PardisoError:  # pragma: no cover - freeing never fails in practice
             pass
         pt[:] = 0
+    if directory is not None:  # PARDISO leaves its out-of-core files behind
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+#: Where out-of-core handles make their temporary directories (None: the system's temporary
+#: directory, ``TMPDIR``).
+OUT_OF_CORE_DIRECTORY: str | None = None
+
+
+def free_disk_bytes(directory: str | None = None) -> int:
+    """Bytes free on the file system of ``directory`` (default: where out-of-core files go)."""
+    return shutil.disk_usage(directory or OUT_OF_CORE_DIRECTORY or tempfile.gettempdir()).free
 
 
 class Pardiso:
     """One PARDISO handle for the sparsity pattern of a square CSC matrix: real unsymmetric
     (``mtype = 11``, the Hermitian fold of :mod:`symsteady.exact.fold`) or complex unsymmetric
-    (``mtype = 13``) by the dtype of its values. The handle's memory is freed with the object."""
+    (``mtype = 13``) by the dtype of its values. The handle's memory (and an out-of-core
+    handle's files) is freed with the object.
 
-    def __init__(self, pattern: scipy.sparse.csc_matrix) -> None:
+    ``out_of_core``: the factor goes to files in a fresh temporary directory (under
+    OUT_OF_CORE_DIRECTORY), at most ``core_bytes`` of PARDISO's working memory in RAM; the
+    factorisation is PARDISO's classic one (its two-level one is in core only)."""
+
+    def __init__(self, pattern: scipy.sparse.csc_matrix, out_of_core: bool = False, core_bytes: int = 0) -> None:
         if _MKL is None:
             raise ImportError("pypardiso (MKL PARDISO) is not installed: pip install 'symsteady[pardiso]'")
         self.dtype = np.dtype(complex) if np.iscomplexobj(pattern.data) else np.dtype(float)
@@ -117,11 +139,28 @@ class Pardiso:
         ip[10] = ip[12] = 0
         ip[17] = -1  # report nnz(L+U)
         # the two-level factorisation above TWO_LEVEL_DIMENSION, the classic one below
-        ip[23] = 10 if self.n > TWO_LEVEL_DIMENSION else 0
+        ip[23] = 10 if self.n > TWO_LEVEL_DIMENSION and not out_of_core else 0
         ip[34] = 1  # zero-based indices
+        self.directory: str | None = None
+        self._environment: dict[str, str] = {}
+        if out_of_core:
+            ip[59] = 2  # out of core, always
+            self.directory = tempfile.mkdtemp(prefix="symsteady-pardiso-", dir=OUT_OF_CORE_DIRECTORY)
+            # MKL reads these at each call (its file names are fixed: one directory per handle)
+            self._environment = {"MKL_PARDISO_OOC_PATH": self.directory + os.sep,
+                                 "MKL_PARDISO_OOC_MAX_CORE_SIZE": str(max(1, core_bytes // 2**20)),
+                                 "MKL_PARDISO_OOC_KEEP_FILE": "0"}
         self.data: np.ndarray | None = None
         self.analysed = self.factored = False
-        weakref.finalize(self, _release, self.pt, self.mtype, self.iparm)
+        weakref.finalize(self, _release, self.pt, self.mtype, self.iparm, self.directory)
+
+    @property
+    def out_of_core(self) -> bool:
+        return self.directory is not None
+
+    def _run(self, phase: int, b: Any = None, x: Any = None, nrhs: int = 1) -> None:
+        os.environ.update(self._environment)
+        _call(self.pt, self.mtype, phase, self.n, self.data, self.indptr, self.indices, self.iparm, b, x, nrhs)
 
     def _values(self, A: scipy.sparse.csc_matrix) -> np.ndarray:
         return np.ascontiguousarray(A.data, dtype=self.dtype)
@@ -130,7 +169,7 @@ class Pardiso:
         """Phase 11 (ordering and symbolic factorisation, from A's pattern): the bytes the
         numeric factorisation and solves will need at their peak."""
         self.data = self._values(A)
-        _call(self.pt, self.mtype, 11, self.n, self.data, self.indptr, self.indices, self.iparm)
+        self._run(11)
         self.analysed, self.factored = True, False
         return self.peak_bytes
 
@@ -139,6 +178,21 @@ class Pardiso:
         """PARDISO's own peak memory after the analysis: max(iparm[14], iparm[15] + iparm[16]) KB."""
         ip = self.iparm
         return 1024 * max(int(ip[14]), int(ip[15]) + int(ip[16]))
+
+    @property
+    def in_core_bytes(self) -> int:
+        """The memory this handle may use: :attr:`peak_bytes`, or out of core PARDISO's permanent
+        memory (``iparm[15]`` KB) and its core limit."""
+        if not self.out_of_core:
+            return self.peak_bytes
+        core = 2**20 * int(self._environment["MKL_PARDISO_OOC_MAX_CORE_SIZE"])
+        return min(self.peak_bytes, 1024 * int(self.iparm[15]) + core)
+
+    @property
+    def factor_bytes(self) -> int:
+        """The bytes of the numeric factor as the analysis counts them (``iparm[16]`` KB; read
+        before the factorisation: out of core, PARDISO then reports its part in core there)."""
+        return 1024 * int(self.iparm[16])
 
     @property
     def factor_entries(self) -> int:
@@ -153,11 +207,12 @@ class Pardiso:
         """Phase 22: the numeric factorisation of A (same pattern as the analysed one)."""
         if A is not None:
             self.data = self._values(A)
-        _call(self.pt, self.mtype, 22, self.n, self.data, self.indptr, self.indices, self.iparm)
+        self._run(22)
         self.factored = True
 
     def solve(self, r: np.ndarray, trans: str = "N") -> np.ndarray:
-        """``A^-1 r`` (``trans="N"``), ``A^-T r`` (``"T"``) or ``A^-H r`` (``"H"``), r of A's dtype."""
+        """``A^-1 r`` (``trans="N"``), ``A^-T r`` (``"T"``) or ``A^-H r`` (``"H"``), r of A's dtype;
+        a 2-d r holds several right-hand sides in its rows (one call)."""
         r = np.asarray(r, dtype=self.dtype)
         # PARDISO holds M = A^T: A x = r is its transposed solve, A^H x = r its normal solve on
         # conjugated vectors (for a real A, "H" is "T")
@@ -167,7 +222,7 @@ class Pardiso:
         self.iparm[11] = 2 if trans == "N" else 0
         b = np.ascontiguousarray(r)
         x = np.empty_like(b)
-        _call(self.pt, self.mtype, 33, self.n, self.data, self.indptr, self.indices, self.iparm, b, x)
+        self._run(33, b, x, nrhs=b.shape[0] if b.ndim == 2 else 1)  # rows of b: PARDISO's columns
         return x.conj() if conj else x
 
     def release_factor(self) -> None:
@@ -176,7 +231,7 @@ class Pardiso:
         self.factored = False
 
     def free(self) -> None:
-        """Release PARDISO's memory now (the handle cannot be used afterwards)."""
-        _release(self.pt, self.mtype, self.iparm)
+        """Release PARDISO's memory (and files) now (the handle cannot be used afterwards)."""
+        _release(self.pt, self.mtype, self.iparm, self.directory)
         self.analysed = self.factored = False
 

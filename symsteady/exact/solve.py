@@ -18,12 +18,15 @@ Paths (``docs/algorithm/exact-convergence.md#convergence-paths``):
   (:mod:`symsteady.exact.pardiso`: METIS order, its analysis kept on the pieces for the next
   point of a sweep, its memory checked from PARDISO's own count after the analysis); else
   SuperLU's in a nested-dissection order (:mod:`symsteady.exact.ordering`; MMD_AT_PLUS_A up to
-  DIRECT_FIRST_DIMENSION), its memory estimated from the measured fill. PARDISO's must fit in PARDISO_MEMORY_FRACTION of the
-  available memory, SuperLU's in DIRECT_MEMORY_FRACTION, otherwise an
-  :class:`~symsteady.errors.ExactSolverError` names the memory it would need.
+  DIRECT_FIRST_DIMENSION), its memory estimated from the measured fill. PARDISO's must fit in
+  PARDISO_MEMORY_FRACTION of the available memory, else its factor goes to disk (OUT_OF_CORE);
+  SuperLU's must fit in DIRECT_MEMORY_FRACTION; otherwise an
+  :class:`~symsteady.errors.ExactSolverError` names the memory (and disk) it would need.
 
-Every solution then gets one step of iterative refinement with the residual in extended
-precision; the correction's size gives the forward error (:func:`refine`). ILU of the full L
+Every solution then gets a step of iterative refinement with the residual in extended
+precision (on the direct path more while they converge: :func:`_refine_with_lu`); the first
+step's correction and the state's responses to the rounding of L̂ itself
+(:func:`rounding_response`) give the forward error. ILU of the full L
 (natural, excitation or nested-dissection order) was measured as a GMRES preconditioner and
 needs nearly the full LU's fill before it converges, so it is not a path.
 """
@@ -33,6 +36,7 @@ from __future__ import annotations
 import math
 import resource
 import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -89,6 +93,25 @@ PARDISO_BYTES, PARDISO_BYTES_POWER = 700.0, 0.64
 #: its correction is kept if the residual fell below REFINE_STALL_RTOL (measured: local pumping
 #: 0.3 against emission 1, U = 1, Ω = 0.5, N = 150 stalled at 1.4e-3 after reaching 1.05e-3).
 REFINE_RTOL, REFINE_STALL_RTOL = 1e-4, 1e-2
+#: On the direct path (a solve costs little beside the factorisation) refinement goes on while
+#: its correction ||δ||/||x|| exceeds REFINE_AGAIN and shrinks by REFINE_CONTRACTION a step (a
+#: good LU's steps shrink it by κε), up to REFINE_STEPS steps, then by GMRES preconditioned by
+#: the LU where they stagnated; the first step's correction and the responses to L̂'s rounding
+#: give the error bar (docs/algorithm/exact-convergence.md#convergence-forward-error; the
+#: product state at N = 200, out of core with 8 perturbed pivots: the first correction was 1.3,
+#: the second not smaller, ξ²_R 3.8e-8 off after the first).
+REFINE_STEPS, REFINE_AGAIN, REFINE_CONTRACTION = 8, 1e-8, 0.1
+#: The rounding of L̂'s entries, relative, for the state's response to it (:func:`rounding_response`):
+#: each entry is a short sum of the pieces' products with the parameters' monomials, each rounded
+#: (the normalisation ``exp(ℓ_i - ℓ_j)`` of an entry, from the rounded log norms ℓ, is a diagonal
+#: similarity, which the observables undo with the same ℓ); ROUNDING_PROBES random perturbations,
+#: the largest effect counting (one probe's effect on a scalar is a random variable that can come
+#: out small; of three, the largest rarely does).
+MATRIX_ROUNDING_ULPS, ROUNDING_PROBES = 8, 3
+#: GMRES' tolerance for those responses, with restart cycles of GMRES_RESTART_MIN vectors: their
+#: size is wanted, to a digit (at REFINE_RTOL, with the state's cycles of 91 vectors, the three
+#: took 3.0 s of an xyz point at N = 200; scipy allocates a cycle's vectors at each call)
+ROUNDING_RTOL = 0.1
 #: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution, or
 #: of the same system on the population scale (:func:`_backward_error`).
 ACCEPTED_BACKWARD_ERROR = 1e-10
@@ -112,6 +135,14 @@ DIRECT_FIRST_DIMENSION = 4000
 #: The direct path factors with MKL PARDISO when pypardiso is installed (the extra ``pardiso``),
 #: else with SuperLU (``docs/algorithm/exact-convergence.md#convergence-pardiso``).
 USE_PARDISO = pardiso.available()
+#: Where PARDISO's in-core need is above its memory limit, its factor goes to disk
+#: (OUT_OF_CORE; files in a temporary directory, :data:`symsteady.exact.pardiso.OUT_OF_CORE_DIRECTORY`)
+#: if it takes at most OUT_OF_CORE_DISK_FRACTION of the free disk, with at most
+#: OUT_OF_CORE_RAM_FRACTION of the available memory in core. Measured on driven_ising (Ω = 0.7,
+#: Δ = 0.5, U = 0.5), one thread: N = 150 factorisation 235 s against 231 s in core, peak 4.2 GB
+#: against 9.8 GB (3 GB in core, an 8 GB factor on disk); N = 100 a solve 2.3 s against 0.18 s
+#: (docs/algorithm/exact-convergence.md#convergence-out-of-core).
+OUT_OF_CORE, OUT_OF_CORE_DISK_FRACTION, OUT_OF_CORE_RAM_FRACTION = True, 0.8, 0.4
 #: After perturbed pivots in PARDISO, SuperLU refactors L (to tell a singular L) while its
 #: estimated memory is below this (N of about 60 with local processes, seconds).
 PIVOT_CHECK_BYTES = 1_000_000_000
@@ -129,9 +160,11 @@ class SolveInfo:
     ``"lower bound"`` ``||L̂|| ||δx̂|| / ||r||`` from the refinement); ``memory_bytes`` is the
     solver's peak working memory estimated from what it stored (matrix, LU, Krylov vectors);
     ``rss_growth_bytes`` the growth of the process' peak resident memory during the solve;
-    ``backend`` the direct path's factorisation (``"pardiso"`` or ``"superlu"``);
-    ``refinement`` the refinement step's correction δx̂ itself (for the forward error of the
-    observables).
+    ``backend`` the direct path's factorisation (``"pardiso"`` or ``"superlu"``); ``disk_bytes``
+    the size of PARDISO's factor on disk when it ran out of core (else 0);
+    ``refinement_steps`` the steps of iterative refinement taken; ``refinement`` the first step's
+    correction δx̂ itself and ``rounding`` the state's responses to L̂'s rounding
+    (:func:`rounding_response`): the observables' error directions (:meth:`error_directions`).
     """
 
     method: str
@@ -147,7 +180,18 @@ class SolveInfo:
     memory_bytes: int = 0
     rss_growth_bytes: int = 0
     backend: str = ""
+    disk_bytes: int = 0
+    refinement_steps: int = 0
     refinement: np.ndarray | None = field(default=None, repr=False, compare=False)
+    rounding: list[np.ndarray] = field(default_factory=list, repr=False, compare=False)
+
+    def error_directions(self) -> list[list[np.ndarray]]:
+        """Groups of vectors v whose effects on an observable f, ``|f(x̂ - v) - f(x̂)|``, estimate
+        its error: the largest in each group, summed over the groups
+        (``docs/algorithm/exact-convergence.md#convergence-forward-error``). The refinement step
+        (the solve's error); the responses to L̂'s rounding (the matrix' own error)."""
+        refinement = [self.refinement] if self.refinement is not None and np.any(self.refinement) else []
+        return [group for group in (refinement, self.rounding) if group]
 
 
 def _backward_error(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray) -> float:
@@ -316,8 +360,8 @@ class DirectLU:
     """A factorisation of the Hermitian fold M of the full L (:mod:`symsteady.exact.fold`):
     ``real_solve(v, t)`` solves with M (``t="N"``) or M^T (``"T"``); its ``nbytes`` (measured:
     SuperLU's stored L + U, or PARDISO's reported peak), ``backend`` (``"pardiso"`` or
-    ``"superlu"``), ``release()`` (call when the point is done) and a ``note`` for ``info``
-    (perturbed pivots)."""
+    ``"superlu"``), ``release()`` (call when the point is done), a ``note`` for ``info``
+    (perturbed pivots, out of core) and ``disk_bytes`` (the factor's, out of core)."""
 
     fold: HermitianFold
     real_solve: Callable[[np.ndarray, str], np.ndarray]
@@ -325,6 +369,7 @@ class DirectLU:
     backend: str
     release: Callable[[], None] = lambda: None
     note: str = ""
+    disk_bytes: int = 0
 
     def solve(self, r: np.ndarray, trans: str = "N") -> np.ndarray:
         """``L̂^-1 r``, ``L̂^-T r`` or ``L̂^-H r`` (``trans`` ``"N"``, ``"T"``, ``"H"``) for any r."""
@@ -337,12 +382,12 @@ class DirectLU:
 
 
 def _memory_error(space: KeySpace, note: str, need: int, have: int, measured: str,
-                  fraction: float = DIRECT_MEMORY_FRACTION) -> ExactSolverError:
+                  fraction: float = DIRECT_MEMORY_FRACTION, disk: str = "") -> ExactSolverError:
     return ExactSolverError(
         f"N = {space.n}: {note + ', and ' if note else ''}a direct LU of dimension {space.dim} needs "
         f"{measured} {need / 2**30:.1f} GB, more than the memory limit of {fraction:.0%} of the "
-        f"{have / 2**30:.1f} GB available; use a smaller N, a weaker U(1)-breaking term, or a "
-        "machine with more memory")
+        f"{have / 2**30:.1f} GB available{disk}; use a smaller N, a weaker U(1)-breaking term, or a "
+        "machine with more memory" + (" or disk" if disk else ""))
 
 
 def _direct_lu(system: ExactLiouvillian, note: str) -> DirectLU:
@@ -390,19 +435,35 @@ def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
                                     "(PARDISO's analysis ran out of memory) about", PARDISO_MEMORY_FRACTION) from None
             raise ExactSolverError(f"N = {space.n}: PARDISO's analysis failed ({e})") from None
     need, have = handle.peak_bytes, available_memory()
+    out_of_core = ""
     if need > PARDISO_MEMORY_FRACTION * have:
-        pool.append(handle)
-        raise _memory_error(space, note, need, have, "(PARDISO's own count after its analysis)",
-                            PARDISO_MEMORY_FRACTION)
+        factor_bytes = handle.factor_bytes
+        handle.free()  # its analysis' memory too: the out-of-core handle makes its own
+        handle = _out_of_core_handle(system, M, note, need, have, factor_bytes)
+        on_disk = handle.factor_bytes  # its analysis' count (after the factorisation, the part in core)
+        out_of_core = (f"PARDISO out of core: its in-core need of {need / 2**30:.1f} GB is above "
+                       f"{PARDISO_MEMORY_FRACTION:.0%} of the {have / 2**30:.1f} GB available, so its factor "
+                       f"({on_disk / 2**30:.1f} GB) is on disk")
     try:
         handle.factor(M)
     except pardiso.PardisoError as e:
-        handle.release_factor()
-        pool.append(handle)
+        if handle.out_of_core:
+            handle.free()
+            if e.code in (-2, -9, -10, -11):
+                raise ExactSolverError(
+                    f"N = {space.n}: {out_of_core}, and its out-of-core factorisation failed ({e}) "
+                    f"under {pardiso.OUT_OF_CORE_DIRECTORY or tempfile.gettempdir()}") from None
+        else:
+            handle.release_factor()
+            pool.append(handle)
         if e.code in (-2, -9):
             raise _memory_error(space, note, need, have, "(PARDISO ran out of memory) at least",
                                 PARDISO_MEMORY_FRACTION) from None
         raise _singular(system) from None
+    if handle.out_of_core:
+        # not pooled: its files are removed with it when the point is done
+        return DirectLU(fold, handle.solve, handle.in_core_bytes, "pardiso", handle.free,
+                        "; ".join(filter(None, [out_of_core, _pivots_note(handle)])), on_disk)
     if handle.perturbed_pivots:
         # a pivot below 1e-13 ||L||, replaced by PARDISO: L may be singular (a second steady
         # state), which SuperLU's threshold pivoting detects (an exact zero pivot) — while that
@@ -413,15 +474,40 @@ def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
             handle.release_factor()
             pool.append(handle)
             return _superlu(system, note)
-        pivots_note = f"PARDISO perturbed {handle.perturbed_pivots} pivots"
-    else:
-        pivots_note = ""
+    pivots_note = _pivots_note(handle)
 
     def release() -> None:
         handle.release_factor()
         pool.append(handle)
 
     return DirectLU(fold, handle.solve, need, "pardiso", release, pivots_note)
+
+
+def _pivots_note(handle: pardiso.Pardiso) -> str:
+    return f"PARDISO perturbed {handle.perturbed_pivots} pivots" if handle.perturbed_pivots else ""
+
+
+def _out_of_core_handle(system: ExactLiouvillian, M: scipy.sparse.csc_matrix, note: str, need: int, have: int,
+                        factor_bytes: int) -> pardiso.Pardiso:
+    """An analysed out-of-core PARDISO handle, its factor (``factor_bytes`` by the in-core
+    analysis) in files under :data:`symsteady.exact.pardiso.OUT_OF_CORE_DIRECTORY`, at most
+    OUT_OF_CORE_RAM_FRACTION of the available memory ``have`` in core; an ExactSolverError naming
+    memory and disk where the disk has no room for the factor (OUT_OF_CORE_DISK_FRACTION of its
+    free bytes) or out-of-core factors are switched off (OUT_OF_CORE)."""
+    space = system.space
+    disk = pardiso.free_disk_bytes()
+    if not OUT_OF_CORE or factor_bytes > OUT_OF_CORE_DISK_FRACTION * disk:
+        where = (f"; out of core its factor needs {factor_bytes / 2**30:.1f} GB of disk, and "
+                 f"{disk / 2**30:.1f} GB are free" if OUT_OF_CORE else "")
+        raise _memory_error(space, note, need, have, "(PARDISO's own count after its analysis)",
+                            PARDISO_MEMORY_FRACTION, where)
+    handle = pardiso.Pardiso(M, out_of_core=True, core_bytes=int(OUT_OF_CORE_RAM_FRACTION * have))
+    try:
+        handle.analyse(M)
+    except pardiso.PardisoError as e:
+        handle.free()
+        raise ExactSolverError(f"N = {space.n}: PARDISO's out-of-core analysis failed ({e})") from None
+    return handle
 
 
 def _superlu(system: ExactLiouvillian, note: str) -> DirectLU:
@@ -444,10 +530,11 @@ def _superlu(system: ExactLiouvillian, note: str) -> DirectLU:
         raise _singular(system)
 
     def real_solve(v: np.ndarray, trans: str) -> np.ndarray:
+        """M^-1 v or M^-T v; a 2-d v holds right-hand sides in its rows (SuperLU's in its columns)."""
         if small:
-            return lu.solve(v, trans=trans)
+            return lu.solve(v.T, trans=trans).T
         out = np.empty_like(v)
-        out[p] = lu.solve(np.ascontiguousarray(v[p]), trans=trans)
+        out[..., p] = lu.solve(np.ascontiguousarray(v[..., p].T), trans=trans).T
         return out
 
     return DirectLU(fold, real_solve, _nbytes(lu.L) + _nbytes(lu.U), "superlu")
@@ -479,18 +566,19 @@ def _gmres_solver(system: ExactLiouvillian, lu: Any
     A = system.A.tocsr()  # CSR: the faster product
     need, fraction = ((pardiso_memory_estimate(system.space), PARDISO_MEMORY_FRACTION) if USE_PARDISO
                       else (direct_memory_estimate(system.space), DIRECT_MEMORY_FRACTION))
-    fits = need <= fraction * available_memory()
+    fits = need <= fraction * available_memory() or (USE_PARDISO and OUT_OF_CORE and
+                                                      need <= OUT_OF_CORE_DISK_FRACTION * pardiso.free_disk_bytes())
     budget = direct_seconds(system.space) if fits else math.inf  # GMRES against the direct LU's time
     op = scipy.sparse.linalg.LinearOperator((dim, dim), matvec=lambda y: w * lu.solve(A @ (y / w)), dtype=complex)
     restart = _krylov_size(dim)
 
-    def solve(r: np.ndarray, rtol: float, atol: float = 0.0, floor: float = 0.0, floor_rtol: float = 0.0
-              ) -> tuple[np.ndarray | None, int, str]:
-        """Restart cycles run one by one, each checked on its true (preconditioned) residual:
-        converged at ``max(rtol ||rhs||, atol)``; stopped when :func:`stalled` or when the
-        rest would take longer than the direct LU (:func:`projected_seconds`), accepted then
-        if the residual is below ``floor`` (the roundoff floor of the weighted operator) or
-        ``floor_rtol ||rhs||``."""
+    def solve(r: np.ndarray, rtol: float, atol: float = 0.0, floor: float = 0.0, floor_rtol: float = 0.0,
+              krylov: int = restart) -> tuple[np.ndarray | None, int, str]:
+        """Restart cycles of ``krylov`` vectors run one by one, each checked on its true
+        (preconditioned) residual: converged at ``max(rtol ||rhs||, atol)``; stopped when
+        :func:`stalled` or when the rest would take longer than the direct LU
+        (:func:`projected_seconds`), accepted then if the residual is below ``floor`` (the
+        roundoff floor of the weighted operator) or ``floor_rtol ||rhs||``."""
         rhs = w * lu.solve(r)
         target = max(rtol * float(np.linalg.norm(rhs)), atol)
         y = np.zeros(dim, dtype=complex)
@@ -510,7 +598,7 @@ def _gmres_solver(system: ExactLiouvillian, lu: Any
 
         while history[-1] > target and count[0] < GMRES_ITERATIONS:
             try:
-                y, _ = scipy.sparse.linalg.gmres(op, rhs, x0=y, rtol=0.0, atol=target, restart=restart,
+                y, _ = scipy.sparse.linalg.gmres(op, rhs, x0=y, rtol=0.0, atol=target, restart=krylov,
                                                  maxiter=1, callback=step, callback_type="pr_norm")
             except _OverBudget:
                 why = over_budget
@@ -554,12 +642,13 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
     direct_first = system.broken and direct_at_once(system.space)
     lu, note = (None, "") if direct_first else _lu_of_l0(system)
     solver: Callable[..., np.ndarray] | None = None
+    probe: Callable[[np.ndarray], np.ndarray] | None = None  # GMRES' looser solves for rounding_response
     full_lu: Callable[..., np.ndarray] | None = None
     x = None
     if lu is not None:
         lu_bytes = _nbytes(lu.L) + _nbytes(lu.U)
         if not system.broken:
-            solver = full_lu = lambda r, trans="N": lu.solve(r, trans=trans)
+            solver = full_lu = lambda r, trans="N": lu.solve(r.T, trans=trans).T  # rows of r: right-hand sides
             x = lu.solve(b)
             info.memory_bytes = matrix_bytes + lu_bytes
         else:
@@ -574,10 +663,12 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
             info.memory_bytes = matrix_bytes + lu_bytes + krylov_bytes
             if delta is not None:
 
-                def solver(r: np.ndarray) -> np.ndarray:
-                    d, its, _ = gmres(r, REFINE_RTOL, floor_rtol=REFINE_STALL_RTOL)
+                def solver(r: np.ndarray, rtol: float = REFINE_RTOL, krylov: int = _krylov_size(dim)) -> np.ndarray:
+                    d, its, _ = gmres(r, rtol, floor_rtol=max(rtol, REFINE_STALL_RTOL), krylov=krylov)
                     info.iterations += its
                     return np.full(dim, np.nan, dtype=complex) if d is None else d
+
+                probe = lambda R: np.array([solver(r, ROUNDING_RTOL, GMRES_RESTART_MIN) for r in R])  # noqa: E731
 
                 x, note = _accepted_gmres_state(system, refine(system, start + delta, b, solver, info), b, info)
             else:
@@ -588,18 +679,21 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
     if x is None:
         info.method, info.note = "direct", note
         direct = _direct_lu(system, note)
-        solver, full_lu = direct.steady, direct.solve
+        solver, full_lu, probe = direct.steady, direct.solve, None
         release = direct.release
-        info.backend = direct.backend
+        info.backend, info.disk_bytes = direct.backend, direct.disk_bytes
         if direct.note:
             info.note = f"{info.note}; {direct.note}" if info.note else direct.note
         info.memory_bytes = matrix_bytes + direct.nbytes
     try:
         if direct is not None:
-            x = refine(system, solver(b), b, solver, info)
+            x = _refine_with_lu(system, solver(b), b, direct, info)
         elif info.method == "lu":
             x = refine(system, x, b, solver, info)
-        if full_lu is not None and condition:
+        if solver is not None and math.isfinite(info.correction):
+            rounding_response(system, x, solver if probe is None else probe, info)
+        # out of core every solve reads the factor from disk: no onenormest (the refinement's bound stays)
+        if full_lu is not None and condition and not info.disk_bytes:
             info.condition, info.condition_kind = _condition(system, full_lu), "onenormest"
     finally:
         release()
@@ -616,18 +710,67 @@ def _accepted_gmres_state(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray
     be = _backward_error(system, x, b)
     if be <= ACCEPTED_BACKWARD_ERROR:
         return x, ""
-    info.refinement, info.correction = None, float("nan")
+    info.refinement_steps, info.refinement, info.correction = 0, None, float("nan")
     return None, (f"GMRES preconditioned by LU(L0) converged on the population scale ({info.iterations} "
                   f"iterations) to a state of backward error {be:.1e}, above the accepted {ACCEPTED_BACKWARD_ERROR:.0e}")
 
 
+def _refine_with_lu(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, direct: DirectLU,
+                    info: SolveInfo) -> np.ndarray:
+    """Refinement on the direct path: steps with the LU of L while their correction exceeds
+    REFINE_AGAIN and shrinks by REFINE_CONTRACTION a step, up to REFINE_STEPS (a step that does
+    not shrink it at all is undone). Where they stagnate above REFINE_AGAIN (the LU is that of a
+    nearby matrix: PARDISO perturbed pivots, a low-rank change), GMRES preconditioned by that LU
+    solves the corrections instead, under the same rule. ``info`` keeps the *first* step's
+    correction for the error bar: a later one need not show the error left in a direction where
+    the steps stagnate (docs/algorithm/exact-convergence.md#convergence-forward-error)."""
+    x = refine(system, x, b, direct.steady, info)
+    first = (info.correction, info.refinement, info.condition, info.condition_kind)
+    x, last, stagnated = ((x, info.correction, False) if info.correction == math.inf  # the solve failed
+                          else _converging_steps(system, x, b, direct.steady, info, info.correction))
+    if stagnated:
+        gmres, _ = _gmres_solver(system, direct)
+
+        def krylov(r: np.ndarray) -> np.ndarray:
+            d, its, _ = gmres(r, REFINE_RTOL, floor_rtol=REFINE_STALL_RTOL)
+            info.iterations += its
+            return np.full(len(r), np.nan, dtype=complex) if d is None else d
+
+        x, last, _ = _converging_steps(system, x, b, krylov, info, math.inf)  # its first step kept
+        info.note = (info.note + "; " if info.note else "") + "refinement by GMRES preconditioned by the LU"
+    info.correction, info.refinement, info.condition, info.condition_kind = first
+    return x
+
+
+def _converging_steps(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray,
+                      solve: Callable[[np.ndarray], np.ndarray], info: SolveInfo, last: float
+                      ) -> tuple[np.ndarray, float, bool]:
+    """Up to REFINE_STEPS refinement steps while the previous correction (``last``; infinite: the
+    first step is kept) exceeds REFINE_AGAIN: a step that does not shrink it is undone, one that shrinks it by less than
+    REFINE_CONTRACTION is kept, and either ends the run as stagnated. The state, the last kept
+    correction and whether the run stagnated above REFINE_AGAIN."""
+    for _ in range(REFINE_STEPS):
+        if not REFINE_AGAIN < last:
+            return x, last, False
+        kept = x
+        x = refine(system, x, b, solve, info)
+        if not info.correction < last:
+            return kept, last, True
+        stagnated = not info.correction < REFINE_CONTRACTION * last
+        last = info.correction
+        if stagnated:
+            return x, last, last > REFINE_AGAIN
+    return x, last, last > REFINE_AGAIN
+
+
 def refine(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, solve: Callable[[np.ndarray], np.ndarray],
            info: SolveInfo) -> np.ndarray:
-    """One step of iterative refinement: ``r = b - L̂ x`` in extended precision, ``δ = solve(r)``,
+    """A step of iterative refinement: ``r = b - L̂ x`` in extended precision, ``δ = solve(r)``,
     ``x + δ``. Records ``correction = ||δ||/||x||`` (an estimate of x's relative forward error,
     of which the refined x keeps at most a fraction) and the lower bound of κ it implies."""
     r = residual_extended(system.A, x, b)
     delta = solve(r)
+    info.refinement_steps += 1
     if not np.all(np.isfinite(delta)):  # the correction's solve failed: x kept, its error unknown
         info.correction, info.note = float("inf"), (info.note + "; " if info.note else "") + "refinement failed"
         return x
@@ -639,6 +782,24 @@ def refine(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, solve: Callab
         info.condition = system.norm_inf * float(np.abs(delta).max()) / r_norm
         info.condition_kind = "lower bound"
     return x + delta
+
+
+def rounding_response(system: ExactLiouvillian, x: np.ndarray, solve: Callable[[np.ndarray], np.ndarray],
+                      info: SolveInfo) -> None:
+    """The state's responses to the rounding of L̂ itself, which refinement (solving the rounded
+    L̂) cannot see: ``info.rounding``, ROUNDING_PROBES vectors ``L̂^-1 r`` with ``r_i = u (|L̂|
+    |x̂|)_i e^{iφ_i}``, u = MATRIX_ROUNDING_ULPS ε and seeded random phases — a perturbation δL̂
+    with ``|δL̂| <= u |L̂|`` entrywise acts on x̂ as such an r, whose phases rounding leaves
+    uncorrelated. ``solve`` takes the right-hand sides as the rows of one array. Where a solve
+    fails, the error is unknown (``info.correction`` infinite), as for a failed refinement."""
+    rng = np.random.default_rng(0)
+    size = MATRIX_ROUNDING_ULPS * float(np.finfo(float).eps) * (abs(system.A) @ np.abs(x))
+    responses = solve(size * np.exp(2j * np.pi * rng.random((ROUNDING_PROBES, len(x)))))  # one per row
+    if np.all(np.isfinite(responses)):
+        info.rounding = list(responses)
+    else:
+        info.correction = float("inf")
+        info.note = (info.note + "; " if info.note else "") + "the response to L's rounding failed"
 
 
 def _condition(system: ExactLiouvillian, solve: Callable[..., np.ndarray]) -> float:
