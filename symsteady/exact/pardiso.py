@@ -142,6 +142,7 @@ class Pardiso:
         ip[23] = 10 if self.n > TWO_LEVEL_DIMENSION and not out_of_core else 0
         ip[34] = 1  # zero-based indices
         self.directory: str | None = None
+        self.core_bytes = core_bytes if out_of_core else 0
         self._environment: dict[str, str] = {}
         if out_of_core:
             ip[59] = 2  # out of core, always
@@ -185,8 +186,7 @@ class Pardiso:
         memory (``iparm[15]`` KB) and its core limit."""
         if not self.out_of_core:
             return self.peak_bytes
-        core = 2**20 * int(self._environment["MKL_PARDISO_OOC_MAX_CORE_SIZE"])
-        return min(self.peak_bytes, 1024 * int(self.iparm[15]) + core)
+        return min(self.peak_bytes, 1024 * int(self.iparm[15]) + self.core_bytes)
 
     @property
     def factor_bytes(self) -> int:
