@@ -663,11 +663,7 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
             info.memory_bytes = matrix_bytes + lu_bytes + krylov_bytes
             if delta is not None:
 
-                def solver(r: np.ndarray, rtol: float = REFINE_RTOL, krylov: int = _krylov_size(dim)) -> np.ndarray:
-                    d, its, _ = gmres(r, rtol, floor_rtol=max(rtol, REFINE_STALL_RTOL), krylov=krylov)
-                    info.iterations += its
-                    return np.full(dim, np.nan, dtype=complex) if d is None else d
-
+                solver = _correction_solver(gmres, info)
                 probe = lambda R: np.array([solver(r, ROUNDING_RTOL, GMRES_RESTART_MIN) for r in R])  # noqa: E731
 
                 x, note = _accepted_gmres_state(system, refine(system, start + delta, b, solver, info), b, info)
@@ -729,26 +725,34 @@ def _refine_with_lu(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, dire
     x, last, stagnated = ((x, info.correction, False) if info.correction == math.inf  # the solve failed
                           else _converging_steps(system, x, b, direct.steady, info, info.correction))
     if stagnated:
-        gmres, _ = _gmres_solver(system, direct)
-
-        def krylov(r: np.ndarray) -> np.ndarray:
-            d, its, _ = gmres(r, REFINE_RTOL, floor_rtol=REFINE_STALL_RTOL)
-            info.iterations += its
-            return np.full(len(r), np.nan, dtype=complex) if d is None else d
-
-        x, last, _ = _converging_steps(system, x, b, krylov, info, math.inf)  # its first step kept
+        krylov = _correction_solver(_gmres_solver(system, direct)[0], info)
+        x, _, _ = _converging_steps(system, x, b, krylov, info, math.inf)  # its first step kept
         info.note = (info.note + "; " if info.note else "") + "refinement by GMRES preconditioned by the LU"
     info.correction, info.refinement, info.condition, info.condition_kind = first
     return x
+
+
+def _correction_solver(gmres: Callable[..., tuple[np.ndarray | None, int, str]], info: SolveInfo
+                       ) -> Callable[..., np.ndarray]:
+    """``solve(r, rtol=REFINE_RTOL, krylov=None)``: a refinement correction by ``gmres`` (of
+    :func:`_gmres_solver`), kept where it stalls below REFINE_STALL_RTOL (or ``rtol``), its
+    iterations counted in ``info``; NaN where it fails (the refinement then says so)."""
+    def solve(r: np.ndarray, rtol: float = REFINE_RTOL, krylov: int | None = None) -> np.ndarray:
+        d, its, _ = gmres(r, rtol, floor_rtol=max(rtol, REFINE_STALL_RTOL),
+                          **({} if krylov is None else {"krylov": krylov}))
+        info.iterations += its
+        return np.full(len(r), np.nan, dtype=complex) if d is None else d
+
+    return solve
 
 
 def _converging_steps(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray,
                       solve: Callable[[np.ndarray], np.ndarray], info: SolveInfo, last: float
                       ) -> tuple[np.ndarray, float, bool]:
     """Up to REFINE_STEPS refinement steps while the previous correction (``last``; infinite: the
-    first step is kept) exceeds REFINE_AGAIN: a step that does not shrink it is undone, one that shrinks it by less than
-    REFINE_CONTRACTION is kept, and either ends the run as stagnated. The state, the last kept
-    correction and whether the run stagnated above REFINE_AGAIN."""
+    first step is kept) exceeds REFINE_AGAIN: a step that does not shrink it is undone, one that
+    shrinks it by less than REFINE_CONTRACTION is kept, and either ends the run as stagnated.
+    The state, the last kept correction and whether the run stagnated above REFINE_AGAIN."""
     for _ in range(REFINE_STEPS):
         if not REFINE_AGAIN < last:
             return x, last, False
