@@ -320,6 +320,36 @@ def test_refinement_recovers_from_the_lu_of_a_nearby_matrix(monkeypatch):
         exact_solve(builtin("driven_ising"), point)
 
 
+def test_refinement_by_gmres_stops_after_the_factorisations_time_once_accepted(monkeypatch):
+    """The GMRES steps of the refinement go on past the factorisation's time (made zero here)
+    only until the state's backward error is accepted: then they stop, say so, and the bar
+    (the first step's) covers the error left."""
+    import scipy.sparse.linalg
+
+    solve_module = symsteady.exact.solve
+    point = {"N": 20, "Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}
+    want = float(exact_solve(builtin("driven_ising"), point).observables()["xi2_R"])
+
+    def nearby(system, note):
+        fold, M = solve_module._folded(system)
+        off = M.copy().tolil()
+        for k in np.linspace(0, M.shape[0] - 2, 8).astype(int):
+            off[k, k] *= 3.0
+        lu = scipy.sparse.linalg.splu(off.tocsc())
+        return solve_module.DirectLU(fold, lambda v, trans: lu.solve(v.T, trans=trans).T, 0, "superlu")
+
+    monkeypatch.setattr(solve_module, "_direct_lu", nearby)
+    full = exact_solve(builtin("driven_ising"), point)
+    monkeypatch.setattr(solve_module, "REFINE_GMRES_MIN_SECONDS", 0.0)
+    cut = exact_solve(builtin("driven_ising"), point)
+    assert "stopped at a correction" in cut.info.note and "stopped" not in full.info.note
+    assert 3 <= cut.info.refinement_steps < full.info.refinement_steps
+    assert cut.info.backward_error <= solve_module.ACCEPTED_BACKWARD_ERROR
+    got = float(cut.observables()["xi2_R"])
+    assert abs(got - want) > 1e-13 * want  # it did stop short
+    assert abs(got - want) <= xi2_R_error(cut, got)
+
+
 def test_population_backward_error_is_that_of_the_scaled_system():
     """``W L̂ W^-1 (W x̂) = W b`` formed densely: its backward error is the population-scale one,
     and a state whose plain one is not accepted reports the smaller of the two."""

@@ -114,6 +114,13 @@ class HermitianFold:
         n = self.space.dim
         return scipy.sparse.csc_matrix((data, self.indices, self.indptr), shape=(n, n))
 
+    def weights(self, w: np.ndarray) -> np.ndarray:
+        """A per-label weight, the same on a label and its partner, on the folded unknowns."""
+        out = np.empty(self.space.dim)
+        out[self.y] = out[self.y + 1] = w[self.upper]
+        out[self.f_fixed] = w[self.fixed]
+        return out
+
     def fold(self, r: np.ndarray) -> np.ndarray:
         """``D T^H r`` (real when r is J-invariant); r may hold several vectors in its rows."""
         w = np.empty(r.shape, dtype=complex)

@@ -101,6 +101,10 @@ REFINE_RTOL, REFINE_STALL_RTOL = 1e-4, 1e-2
 #: product state at N = 200, out of core with 8 perturbed pivots: the first correction was 1.3,
 #: the second not smaller, ξ²_R 3.8e-8 off after the first).
 REFINE_STEPS, REFINE_AGAIN, REFINE_CONTRACTION = 8, 1e-8, 0.1
+#: The GMRES steps start while the factorisation's time (or this) has not passed since they
+#: began, or while the state's backward error is not accepted: out of core each iteration reads
+#: the factor from disk (at N = 200, 28 GB: about a minute), and the bar holds without them.
+REFINE_GMRES_MIN_SECONDS = 10.0
 #: The rounding of L̂'s entries, relative, for the state's response to it (:func:`rounding_response`):
 #: each entry is a short sum of the pieces' products with the parameters' monomials, each rounded
 #: (the normalisation ``exp(ℓ_i - ℓ_j)`` of an entry, from the rounded log norms ℓ, is a diagonal
@@ -361,7 +365,8 @@ class DirectLU:
     ``real_solve(v, t)`` solves with M (``t="N"``) or M^T (``"T"``); its ``nbytes`` (measured:
     SuperLU's stored L + U, or PARDISO's reported peak), ``backend`` (``"pardiso"`` or
     ``"superlu"``), ``release()`` (call when the point is done), a ``note`` for ``info``
-    (perturbed pivots, out of core) and ``disk_bytes`` (the factor's, out of core)."""
+    (perturbed pivots, out of core), ``disk_bytes`` (the factor's, out of core) and ``seconds``
+    (the factorisation's, analysis included)."""
 
     fold: HermitianFold
     real_solve: Callable[[np.ndarray, str], np.ndarray]
@@ -370,6 +375,7 @@ class DirectLU:
     release: Callable[[], None] = lambda: None
     note: str = ""
     disk_bytes: int = 0
+    seconds: float = 0.0
 
     def solve(self, r: np.ndarray, trans: str = "N") -> np.ndarray:
         """``L̂^-1 r``, ``L̂^-T r`` or ``L̂^-H r`` (``trans`` ``"N"``, ``"T"``, ``"H"``) for any r."""
@@ -397,7 +403,10 @@ def _direct_lu(system: ExactLiouvillian, note: str) -> DirectLU:
     if note:
         warnings.warn(ExactSolverWarning(f"N = {system.space.n}: {note}; solving L by a direct sparse LU "
                                          "instead (slower)"), stacklevel=5)
-    return _pardiso_lu(system, note) if USE_PARDISO else _superlu(system, note)
+    t0 = time.perf_counter()
+    direct = _pardiso_lu(system, note) if USE_PARDISO else _superlu(system, note)
+    direct.seconds = time.perf_counter() - t0
+    return direct
 
 
 def _folded(system: ExactLiouvillian) -> tuple[HermitianFold, scipy.sparse.csc_matrix]:
@@ -556,20 +565,23 @@ def _krylov_size(dim: int) -> int:
     return int(min(GMRES_RESTART_MAX, max(GMRES_RESTART_MIN, GMRES_MEMORY // (16 * dim))))
 
 
-def _gmres_solver(system: ExactLiouvillian, lu: Any
+def _gmres_solver(system: ExactLiouvillian, precondition: Callable[[np.ndarray], np.ndarray],
+                  A: scipy.sparse.csr_matrix | None = None, w: np.ndarray | None = None
                   ) -> tuple[Callable[..., tuple[np.ndarray | None, int, str]], int]:
-    """``(solve, bytes)``: ``solve(r, rtol, atol) -> (δ or None, inner iterations, why not)``: ``L̂ δ = r`` by scipy's restarted
-    GMRES on ``P = W LU(L0)^-1 L̂ W^-1`` (left preconditioned, unknowns ``y = W δ`` on the
-    population scale, so the stopping test weighs every element as the moments do)."""
-    dim = system.space.dim
-    w = np.exp(system.space.log_population_weight())
-    A = system.A.tocsr()  # CSR: the faster product
+    """``(solve, bytes)``: ``solve(r, rtol, atol) -> (δ or None, inner iterations, why not)``:
+    ``A δ = r`` (A = L̂ by default) by scipy's restarted GMRES on ``P = W precondition(A W^-1 ·)``
+    (left preconditioned, e.g. by LU(L0)^-1; unknowns ``y = W δ`` on the population scale,
+    ``w = diag W`` by default ``exp(log_population_weight)``, so the stopping test weighs every
+    element as the moments do); real for a real A (the Hermitian fold)."""
+    A = system.A.tocsr() if A is None else A  # CSR: the faster product
+    w = np.exp(system.space.log_population_weight()) if w is None else w
+    dim, dtype = A.shape[0], A.dtype
     need, fraction = ((pardiso_memory_estimate(system.space), PARDISO_MEMORY_FRACTION) if USE_PARDISO
                       else (direct_memory_estimate(system.space), DIRECT_MEMORY_FRACTION))
     fits = need <= fraction * available_memory() or (USE_PARDISO and OUT_OF_CORE and
                                                       need <= OUT_OF_CORE_DISK_FRACTION * pardiso.free_disk_bytes())
     budget = direct_seconds(system.space) if fits else math.inf  # GMRES against the direct LU's time
-    op = scipy.sparse.linalg.LinearOperator((dim, dim), matvec=lambda y: w * lu.solve(A @ (y / w)), dtype=complex)
+    op = scipy.sparse.linalg.LinearOperator((dim, dim), matvec=lambda y: w * precondition(A @ (y / w)), dtype=dtype)
     restart = _krylov_size(dim)
 
     def solve(r: np.ndarray, rtol: float, atol: float = 0.0, floor: float = 0.0, floor_rtol: float = 0.0,
@@ -579,9 +591,9 @@ def _gmres_solver(system: ExactLiouvillian, lu: Any
         :func:`stalled` or when the rest would take longer than the direct LU
         (:func:`projected_seconds`), accepted then if the residual is below ``floor`` (the
         roundoff floor of the weighted operator) or ``floor_rtol ||rhs||``."""
-        rhs = w * lu.solve(r)
+        rhs = w * precondition(r)
         target = max(rtol * float(np.linalg.norm(rhs)), atol)
-        y = np.zeros(dim, dtype=complex)
+        y = np.zeros(dim, dtype=dtype)
         count, history = [0], [float(np.linalg.norm(rhs))]
         inner = [1.0]  # scipy's estimate of the relative residual, per inner iteration
         best = y  # the iterate of the smallest residual (a stalled run's last one may be worse)
@@ -653,7 +665,7 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
             info.memory_bytes = matrix_bytes + lu_bytes
         else:
             info.method = "gmres"
-            gmres, krylov_bytes = _gmres_solver(system, lu)
+            gmres, krylov_bytes = _gmres_solver(system, lu.solve)
             x_l0 = lu.solve(b)
             start = x0 if x0 is not None and x0.shape == (dim,) and np.all(np.isfinite(x0)) else x_l0
             # the target is absolute, on the scale of the weighted state (a warm start that is
@@ -679,13 +691,15 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
         release = direct.release
         info.backend, info.disk_bytes = direct.backend, direct.disk_bytes
         if direct.note:
-            info.note = f"{info.note}; {direct.note}" if info.note else direct.note
+            _add_note(info, direct.note)
         info.memory_bytes = matrix_bytes + direct.nbytes
     try:
         if direct is not None:
             x = _refine_with_lu(system, solver(b), b, direct, info)
         elif info.method == "lu":
             x = refine(system, x, b, solver, info)
+        if info.correction == math.inf:  # the (first) refinement step's solve failed
+            _add_note(info, "refinement failed")
         if solver is not None and math.isfinite(info.correction):
             rounding_response(system, x, solver if probe is None else probe, info)
         # out of core every solve reads the factor from disk: no onenormest (the refinement's bound stays)
@@ -716,20 +730,43 @@ def _refine_with_lu(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, dire
     """Refinement on the direct path: steps with the LU of L while their correction exceeds
     REFINE_AGAIN and shrinks by REFINE_CONTRACTION a step, up to REFINE_STEPS (a step that does
     not shrink it at all is undone). Where they stagnate above REFINE_AGAIN (the LU is that of a
-    nearby matrix: PARDISO perturbed pivots, a low-rank change), GMRES preconditioned by that LU
-    solves the corrections instead, under the same rule. ``info`` keeps the *first* step's
-    correction for the error bar: a later one need not show the error left in a direction where
-    the steps stagnate (docs/algorithm/exact-convergence.md#convergence-forward-error)."""
+    nearby matrix: PARDISO perturbed pivots), GMRES preconditioned by that LU solves the
+    corrections instead (:func:`_folded_corrections`), under the same rule, for at most the
+    factorisation's time (or REFINE_GMRES_MIN_SECONDS) once the state's backward error is accepted.
+    ``info`` keeps the *first* step's correction for the error bar: a later one need not show
+    the error left in a direction where the steps stagnate
+    (docs/algorithm/exact-convergence.md#convergence-forward-error)."""
     x = refine(system, x, b, direct.steady, info)
     first = (info.correction, info.refinement, info.condition, info.condition_kind)
     x, last, stagnated = ((x, info.correction, False) if info.correction == math.inf  # the solve failed
                           else _converging_steps(system, x, b, direct.steady, info, info.correction))
     if stagnated:
-        krylov = _correction_solver(_gmres_solver(system, direct)[0], info)
-        x, _, _ = _converging_steps(system, x, b, krylov, info, math.inf)  # its first step kept
-        info.note = (info.note + "; " if info.note else "") + "refinement by GMRES preconditioned by the LU"
+        _add_note(info, "refinement by GMRES preconditioned by the LU")
+        seconds = max(direct.seconds, REFINE_GMRES_MIN_SECONDS)
+        deadline = time.perf_counter() + seconds
+        x, last, stagnated = _converging_steps(system, x, b, _folded_corrections(system, direct, info), info,
+                                               math.inf, deadline)  # its first step kept
+        if stagnated and time.perf_counter() > deadline:
+            _add_note(info, f"stopped at a correction of {last:.1e}: its steps took longer than the "
+                      f"factorisation ({seconds:.3g} s)")
     info.correction, info.refinement, info.condition, info.condition_kind = first
     return x
+
+
+def _folded_corrections(system: ExactLiouvillian, direct: DirectLU, info: SolveInfo
+                        ) -> Callable[[np.ndarray], np.ndarray]:
+    """``solve(r)``: the correction for r's J-invariant part by GMRES on the Hermitian fold
+    (real unknowns, one real solve with the LU an iteration, where the complex system takes two:
+    out of core each reads the factor), preconditioned by the LU, on the population scale."""
+    fold, M = _folded(system)
+    weights = fold.weights(np.exp(system.space.log_population_weight()))
+    gmres = _gmres_solver(system, lambda v: direct.real_solve(v, "N"), M.tocsr(), weights)[0]
+    solve = _correction_solver(gmres, info)
+    return lambda r: fold.unfold(solve(np.ascontiguousarray(fold.fold(r).real)))
+
+
+def _add_note(info: SolveInfo, note: str) -> None:
+    info.note = f"{info.note}; {note}" if info.note else note
 
 
 def _correction_solver(gmres: Callable[..., tuple[np.ndarray | None, int, str]], info: SolveInfo
@@ -747,15 +784,18 @@ def _correction_solver(gmres: Callable[..., tuple[np.ndarray | None, int, str]],
 
 
 def _converging_steps(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray,
-                      solve: Callable[[np.ndarray], np.ndarray], info: SolveInfo, last: float
-                      ) -> tuple[np.ndarray, float, bool]:
+                      solve: Callable[[np.ndarray], np.ndarray], info: SolveInfo, last: float,
+                      deadline: float = math.inf) -> tuple[np.ndarray, float, bool]:
     """Up to REFINE_STEPS refinement steps while the previous correction (``last``; infinite: the
     first step is kept) exceeds REFINE_AGAIN: a step that does not shrink it is undone, one that
-    shrinks it by less than REFINE_CONTRACTION is kept, and either ends the run as stagnated.
-    The state, the last kept correction and whether the run stagnated above REFINE_AGAIN."""
+    shrinks it by less than REFINE_CONTRACTION is kept, and either ends the run as stagnated, as
+    does the ``deadline`` (``time.perf_counter()``) passing with a state of accepted backward
+    error. The state, the last kept correction and whether the run stagnated above REFINE_AGAIN."""
     for _ in range(REFINE_STEPS):
         if not REFINE_AGAIN < last:
             return x, last, False
+        if time.perf_counter() > deadline and _backward_error(system, x, b) <= ACCEPTED_BACKWARD_ERROR:
+            return x, last, True
         kept = x
         x = refine(system, x, b, solve, info)
         if not info.correction < last:
@@ -776,7 +816,7 @@ def refine(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, solve: Callab
     delta = solve(r)
     info.refinement_steps += 1
     if not np.all(np.isfinite(delta)):  # the correction's solve failed: x kept, its error unknown
-        info.correction, info.note = float("inf"), (info.note + "; " if info.note else "") + "refinement failed"
+        info.correction = float("inf")
         return x
     size_x = float(np.abs(x).max())
     info.correction = float(np.abs(delta).max()) / size_x if size_x else float("inf")
@@ -803,7 +843,7 @@ def rounding_response(system: ExactLiouvillian, x: np.ndarray, solve: Callable[[
         info.rounding = list(responses)
     else:
         info.correction = float("inf")
-        info.note = (info.note + "; " if info.note else "") + "the response to L's rounding failed"
+        _add_note(info, "the response to L's rounding failed")
 
 
 def _condition(system: ExactLiouvillian, solve: Callable[..., np.ndarray]) -> float:
