@@ -113,6 +113,37 @@ def test_product_state_at_moderate_N(Omega, Delta):
 # ---- the forward error ---------------------------------------------------------------------------
 
 
+def test_rounding_probes_whose_short_cycles_stall_take_the_states_cycles(monkeypatch):
+    """On the GMRES path the rounding responses run with short restart cycles; where those stall
+    (made so here: cycles of one vector) they run again with the state's, and the row keeps a
+    bar that covers the distance to the direct solve — instead of none."""
+    import symsteady.exact.solve as solve_module
+
+    model = Model("2*Omega*Sx + (4*U/N)*Sz**2", local_emission="gamma", local_pumping="w", small="Omega")
+    point = {"N": 10, "Omega": 0.5, "U": 1.0, "gamma": 1.0, "w": 0.3}
+    want = float(exact_solve(model, point).observables()["xi2_R"])
+    monkeypatch.setattr(solve_module, "DIRECT_FIRST_DIMENSION", 0)  # the GMRES path
+    monkeypatch.setattr(solve_module, "GMRES_RESTART_MIN", 1)
+    calls = []
+    correction_solver = solve_module._correction_solver
+
+    def counted(gmres, info):
+        solve = correction_solver(gmres, info)
+
+        def run(r, rtol=solve_module.REFINE_RTOL, krylov=None):
+            d = solve(r, rtol, krylov)
+            calls.append((krylov, bool(np.all(np.isfinite(d)))))
+            return d
+        return run
+
+    monkeypatch.setattr(solve_module, "_correction_solver", counted)
+    solution = exact_solve(model, point)
+    assert solution.info.method == "gmres"
+    assert (1, False) in calls and (None, True) in calls[1:]  # a short run stalled, a full one did not
+    got = float(solution.observables()["xi2_R"])
+    assert abs(got - want) <= xi2_R_error(solution, got) < 1e-9
+
+
 def test_refinement_that_stalls_keeps_its_correction_below_the_stall_tolerance(monkeypatch):
     """The refinement's GMRES, when it stalls short of REFINE_RTOL (forced here with an
     unreachable one), keeps its best correction if that reached REFINE_STALL_RTOL: the bar stays
