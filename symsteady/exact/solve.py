@@ -738,15 +738,15 @@ def _refine_with_lu(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, dire
     (docs/algorithm/exact-convergence.md#convergence-forward-error)."""
     x = refine(system, x, b, direct.steady, info)
     first = (info.correction, info.refinement, info.condition, info.condition_kind)
-    x, last, stagnated = ((x, info.correction, False) if info.correction == math.inf  # the solve failed
+    x, last, stagnated = ((x, info.correction, "") if info.correction == math.inf  # the solve failed
                           else _converging_steps(system, x, b, direct.steady, info, info.correction))
     if stagnated:
         _add_note(info, "refinement by GMRES preconditioned by the LU")
         seconds = max(direct.seconds, REFINE_GMRES_MIN_SECONDS)
         deadline = time.perf_counter() + seconds
-        x, last, stagnated = _converging_steps(system, x, b, _folded_corrections(system, direct, info), info,
-                                               math.inf, deadline)  # its first step kept
-        if stagnated and time.perf_counter() > deadline:
+        x, last, ended = _converging_steps(system, x, b, _folded_corrections(system, direct, info), info,
+                                           math.inf, deadline)  # its first step kept
+        if ended == "deadline":
             _add_note(info, f"stopped at a correction of {last:.1e}: its steps took longer than the "
                       f"factorisation ({seconds:.3g} s)")
     info.correction, info.refinement, info.condition, info.condition_kind = first
@@ -800,26 +800,30 @@ def _correction_solver(gmres: Callable[..., tuple[np.ndarray | None, int, str]],
 
 def _converging_steps(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray,
                       solve: Callable[[np.ndarray], np.ndarray], info: SolveInfo, last: float,
-                      deadline: float = math.inf) -> tuple[np.ndarray, float, bool]:
+                      deadline: float = math.inf) -> tuple[np.ndarray, float, str]:
     """Up to REFINE_STEPS refinement steps while the previous correction (``last``; infinite: the
     first step is kept) exceeds REFINE_AGAIN: a step that does not shrink it is undone, one that
-    shrinks it by less than REFINE_CONTRACTION is kept, and either ends the run as stagnated, as
+    shrinks it by less than REFINE_CONTRACTION is kept, and either ends the run as stagnated; so
     does the ``deadline`` (``time.perf_counter()``) passing with a state of accepted backward
-    error. The state, the last kept correction and whether the run stagnated above REFINE_AGAIN."""
+    error. The state, the last kept correction and why the run ended above REFINE_AGAIN
+    (``"stagnated"``, ``"deadline"``; ``""`` where it did not)."""
+    def above(last: float) -> str:
+        return "stagnated" if last > REFINE_AGAIN else ""
+
     for _ in range(REFINE_STEPS):
         if not REFINE_AGAIN < last:
-            return x, last, False
+            return x, last, ""
         if time.perf_counter() > deadline and _backward_error(system, x, b) <= ACCEPTED_BACKWARD_ERROR:
-            return x, last, True
+            return x, last, "deadline"
         kept = x
         x = refine(system, x, b, solve, info)
         if not info.correction < last:
-            return kept, last, True
+            return kept, last, "stagnated"
         stagnated = not info.correction < REFINE_CONTRACTION * last
         last = info.correction
         if stagnated:
-            return x, last, last > REFINE_AGAIN
-    return x, last, last > REFINE_AGAIN
+            return x, last, above(last)
+    return x, last, above(last)
 
 
 def refine(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, solve: Callable[[np.ndarray], np.ndarray],
