@@ -5,7 +5,7 @@
   comparing (review the diff afterwards);
 * the ``slow`` marker: ``pytest -m "not slow"`` is the quick loop (about a minute on two
   cores); CI runs everything but
-* the ``huge`` marker: tests of an hour or more and tens of GB of disk, skipped unless
+* the ``huge`` marker: tests of about 40 minutes and tens of GB of disk, skipped unless
   ``--huge`` is given (whatever ``-m`` selects).
 """
 
@@ -21,13 +21,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/ from the current code generators")
     parser.addoption("--huge", action="store_true", default=False,
-                     help="run the tests marked huge (N = 200 out of core: an hour or more, 30 GB of disk)")
+                     help="run the tests marked huge (N = 200 out of core: about 40 minutes, 30 GB of disk)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--huge"):
         return
-    skip = pytest.mark.skip(reason="huge: an hour or more and 30 GB of disk (run with --huge)")
+    skip = pytest.mark.skip(reason="huge: about 40 minutes and 30 GB of disk (run with --huge)")
     for item in items:
         if "huge" in item.keywords:
             item.add_marker(skip)
