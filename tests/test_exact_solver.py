@@ -290,25 +290,28 @@ def test_direct_refinement_goes_on_while_it_converges(monkeypatch):
     assert xi2_R_error(more, xi_more) == pytest.approx(xi2_R_error(one, xi_one), rel=1e-3)
 
 
+def _nearby_lu(system, note):
+    """In place of the direct LU: the LU of the fold with eight diagonal entries tripled (a
+    low-rank change like PARDISO's perturbed pivots, made large)."""
+    import scipy.sparse.linalg
+
+    fold, M = symsteady.exact.solve._folded(system)
+    off = M.copy().tolil()
+    for k in np.linspace(0, M.shape[0] - 2, 8).astype(int):
+        off[k, k] *= 3.0
+    lu = scipy.sparse.linalg.splu(off.tocsc())
+    return symsteady.exact.solve.DirectLU(fold, lambda v, trans: lu.solve(v.T, trans=trans).T, 0, "superlu")
+
+
 def test_refinement_recovers_from_the_lu_of_a_nearby_matrix(monkeypatch):
     """The direct LU of a nearby matrix (eight diagonal entries tripled, a low-rank change
     like PARDISO's perturbed pivots, made large): its refinement steps stagnate, and GMRES preconditioned by
     it takes over and reaches the true state; the bar, from the first step, covers it."""
-    import scipy.sparse.linalg
-
     solve_module = symsteady.exact.solve
     point = {"N": 20, "Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}
     want = exact_solve(builtin("driven_ising"), point)
 
-    def nearby(system, note):
-        fold, M = solve_module._folded(system)
-        off = M.copy().tolil()
-        for k in np.linspace(0, M.shape[0] - 2, 8).astype(int):
-            off[k, k] *= 3.0
-        lu = scipy.sparse.linalg.splu(off.tocsc())
-        return solve_module.DirectLU(fold, lambda v, trans: lu.solve(v.T, trans=trans).T, 0, "superlu")
-
-    monkeypatch.setattr(solve_module, "_direct_lu", nearby)
+    monkeypatch.setattr(solve_module, "_direct_lu", _nearby_lu)
     got = exact_solve(builtin("driven_ising"), point)
     assert "refinement by GMRES preconditioned by the LU" in got.info.note
     assert got.info.refinement_steps >= 2
@@ -324,21 +327,11 @@ def test_refinement_by_gmres_stops_after_the_factorisations_time_once_accepted(m
     """The GMRES steps of the refinement go on past the factorisation's time (made zero here)
     only until the state's backward error is accepted: then they stop, say so, and the bar
     (the first step's) covers the error left."""
-    import scipy.sparse.linalg
-
     solve_module = symsteady.exact.solve
     point = {"N": 20, "Omega": 0.7, "Delta": 0.5, "U": 0.5, "gamma": 1.0}
     want = float(exact_solve(builtin("driven_ising"), point).observables()["xi2_R"])
 
-    def nearby(system, note):
-        fold, M = solve_module._folded(system)
-        off = M.copy().tolil()
-        for k in np.linspace(0, M.shape[0] - 2, 8).astype(int):
-            off[k, k] *= 3.0
-        lu = scipy.sparse.linalg.splu(off.tocsc())
-        return solve_module.DirectLU(fold, lambda v, trans: lu.solve(v.T, trans=trans).T, 0, "superlu")
-
-    monkeypatch.setattr(solve_module, "_direct_lu", nearby)
+    monkeypatch.setattr(solve_module, "_direct_lu", _nearby_lu)
     full = exact_solve(builtin("driven_ising"), point)
     monkeypatch.setattr(solve_module, "REFINE_GMRES_MIN_SECONDS", 0.0)
     cut = exact_solve(builtin("driven_ising"), point)
