@@ -566,13 +566,15 @@ def _krylov_size(dim: int) -> int:
 
 
 def _gmres_solver(system: ExactLiouvillian, precondition: Callable[[np.ndarray], np.ndarray],
-                  A: scipy.sparse.csr_matrix | None = None, w: np.ndarray | None = None
+                  A: scipy.sparse.csr_matrix | None = None, w: np.ndarray | None = None,
+                  seconds: Callable[[], float] | None = None
                   ) -> tuple[Callable[..., tuple[np.ndarray | None, int, str]], int]:
     """``(solve, bytes)``: ``solve(r, rtol, atol) -> (δ or None, inner iterations, why not)``:
     ``A δ = r`` (A = L̂ by default) by scipy's restarted GMRES on ``P = W precondition(A W^-1 ·)``
     (left preconditioned, e.g. by LU(L0)^-1; unknowns ``y = W δ`` on the population scale,
     ``w = diag W`` by default ``exp(log_population_weight)``, so the stopping test weighs every
-    element as the moments do); real for a real A (the Hermitian fold)."""
+    element as the moments do); real for a real A (the Hermitian fold). A run's time budget is
+    the direct LU's estimated time, or at least ``seconds()`` where given."""
     A = system.A.tocsr() if A is None else A  # CSR: the faster product
     w = np.exp(system.space.log_population_weight()) if w is None else w
     dim, dtype = A.shape[0], A.dtype
@@ -580,7 +582,7 @@ def _gmres_solver(system: ExactLiouvillian, precondition: Callable[[np.ndarray],
                       else (direct_memory_estimate(system.space), DIRECT_MEMORY_FRACTION))
     fits = need <= fraction * available_memory() or (USE_PARDISO and OUT_OF_CORE and
                                                       need <= OUT_OF_CORE_DISK_FRACTION * pardiso.free_disk_bytes())
-    budget = direct_seconds(system.space) if fits else math.inf  # GMRES against the direct LU's time
+    direct_budget = direct_seconds(system.space) if fits else math.inf  # GMRES against the direct LU's time
     op = scipy.sparse.linalg.LinearOperator((dim, dim), matvec=lambda y: w * precondition(A @ (y / w)), dtype=dtype)
     restart = _krylov_size(dim)
 
@@ -591,6 +593,7 @@ def _gmres_solver(system: ExactLiouvillian, precondition: Callable[[np.ndarray],
         :func:`stalled` or when the rest would take longer than the direct LU
         (:func:`projected_seconds`), accepted then if the residual is below ``floor`` (the
         roundoff floor of the weighted operator) or ``floor_rtol ||rhs||``."""
+        budget = max(direct_budget, seconds()) if seconds is not None else direct_budget
         rhs = w * precondition(r)
         target = max(rtol * float(np.linalg.norm(rhs)), atol)
         y = np.zeros(dim, dtype=dtype)
@@ -744,8 +747,8 @@ def _refine_with_lu(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, dire
         _add_note(info, "refinement by GMRES preconditioned by the LU")
         seconds = max(direct.seconds, REFINE_GMRES_MIN_SECONDS)
         deadline = time.perf_counter() + seconds
-        x, last, ended = _converging_steps(system, x, b, _folded_corrections(system, direct, info), info,
-                                           math.inf, deadline)  # its first step kept
+        krylov = _folded_corrections(system, direct, info, deadline)
+        x, last, ended = _converging_steps(system, x, b, krylov, info, math.inf, deadline)  # its first step kept
         if ended == "deadline":
             _add_note(info, f"stopped at a correction of {last:.1e}: its steps took longer than the "
                       f"factorisation ({seconds:.3g} s)")
@@ -753,14 +756,16 @@ def _refine_with_lu(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, dire
     return x
 
 
-def _folded_corrections(system: ExactLiouvillian, direct: DirectLU, info: SolveInfo
+def _folded_corrections(system: ExactLiouvillian, direct: DirectLU, info: SolveInfo, deadline: float
                         ) -> Callable[[np.ndarray], np.ndarray]:
     """``solve(r)``: the correction for r's J-invariant part by GMRES on the Hermitian fold
     (real unknowns, one real solve with the LU an iteration, where the complex system takes two:
-    out of core each reads the factor), preconditioned by the LU, on the population scale."""
+    out of core each reads the factor), preconditioned by the LU, on the population scale; a run
+    may take until the ``deadline`` (``time.perf_counter()``), or the direct LU's estimated time."""
     fold, M = _folded(system)
     weights = fold.weights(np.exp(system.space.log_population_weight()))
-    gmres = _gmres_solver(system, lambda v: direct.real_solve(v, "N"), M.tocsr(), weights)[0]
+    gmres = _gmres_solver(system, lambda v: direct.real_solve(v, "N"), M.tocsr(), weights,
+                          lambda: deadline - time.perf_counter())[0]
     solve = _correction_solver(gmres, info)
     return lambda r: fold.unfold(solve(np.ascontiguousarray(fold.fold(r).real)))
 
