@@ -564,7 +564,7 @@ def test_product_state_at_N_150():
 @pytest.mark.huge  # skipped without --huge (conftest.py)
 def test_product_state_at_N_200():
     """driven_ising at U = 0, N = 200 (1 373 701 unknowns; PARDISO's LU needs about 28 GB, so
-    within 24 GB its factor goes to disk) against the product-state formula. Last measured: 36
+    within 24 GB its factor goes to disk) against the product-state formula. Last measured: 30
     minutes, 6.5e-9 off (eight perturbed pivots; its bar 2.2e-5 holds), so this fails
     (docs/algorithm/exact-convergence.md#convergence-forward-error)."""
     N, Omega, Delta = 200, 1.0, 0.5

@@ -793,7 +793,8 @@ def _correction_solver(gmres: Callable[..., tuple[np.ndarray | None, int, str]],
                        ) -> Callable[..., np.ndarray]:
     """``solve(r, rtol=REFINE_RTOL, krylov=None)``: a refinement correction by ``gmres`` (of
     :func:`_gmres_solver`), kept where it stalls below REFINE_STALL_RTOL (or ``rtol``), its
-    iterations counted in ``info``; NaN where it fails (the refinement then says so)."""
+    iterations counted in ``info``; NaN where it fails (a later refinement step is then undone;
+    a failed first one leaves the state without a bar, and ``info.note`` says so)."""
     def solve(r: np.ndarray, rtol: float = REFINE_RTOL, krylov: int | None = None) -> np.ndarray:
         d, its, _ = gmres(r, rtol, floor_rtol=max(rtol, REFINE_STALL_RTOL),
                           **({} if krylov is None else {"krylov": krylov}))
