@@ -159,7 +159,8 @@ def rounding_probes(values: np.ndarray, log_norm: np.ndarray, count: int = PROBE
 
 def exact_metrology(solution: ExactSolution) -> dict[str, Any]:
     """The ``--qfi`` keys of an exact row, with ``fq_N_error`` and ``purity_error``
-    (:func:`metrology_with_errors` of the solution's coefficients and refinement step)."""
+    (:func:`metrology_with_errors` of the solution's coefficients and error directions:
+    :meth:`~symsteady.exact.solve.SolveInfo.error_directions`)."""
     space = solution.space
     return metrology_with_errors(space.basis, space.n, space.labels, solution.x, space.log_norm,
                                  solution.info.error_directions())
