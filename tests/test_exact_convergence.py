@@ -14,6 +14,7 @@ import exact_reference as ref
 import symsteady.exact.pardiso as pardiso_module
 import symsteady.exact.pieces as pieces_module
 from symsteady import Model, builtin, evaluate
+from symsteady.errors import ExactSolverWarning
 from symsteady.exact import exact_moments, exact_solve, solve_at, xi2_R_error
 from symsteady.exact.matrix import normalised_matrix, trace_row
 from symsteady.exact.pieces import build_at, clear_piece_cache, pieces_for
@@ -147,7 +148,8 @@ def test_rounding_probes_whose_short_cycles_stall_take_the_states_cycles(monkeyp
 def test_refinement_that_stalls_keeps_its_correction_below_the_stall_tolerance(monkeypatch):
     """The refinement's GMRES, when it stalls short of REFINE_RTOL (forced here with an
     unreachable one), keeps its best correction if that reached REFINE_STALL_RTOL: the bar stays
-    finite and covers the distance to the direct solve; with no stall tolerance it is infinite."""
+    finite and covers the distance to the direct solve; with no stall tolerance, and no room for
+    the direct LU that would otherwise give the bar, it is infinite."""
     import symsteady.exact.solve as solve_module
 
     model = Model("2*Omega*Sx + (4*U/N)*Sz**2", local_emission="gamma", local_pumping="w", small="Omega")
@@ -162,11 +164,41 @@ def test_refinement_that_stalls_keeps_its_correction_below_the_stall_tolerance(m
     got = float(stalled_run.observables()["xi2_R"])
     assert abs(got - want) <= xi2_R_error(stalled_run, got) < 1e-9
     monkeypatch.setattr(solve_module, "REFINE_STALL_RTOL", 0.0)
+    monkeypatch.setattr(solve_module, "_direct_fits", lambda space, out_of_core=False: False)
     failed = exact_solve(model, point)
-    assert "refinement failed" in failed.info.note
+    assert failed.info.method == "gmres" and "refinement failed" in failed.info.note
     assert xi2_R_error(failed) == float("inf")
     [row] = evaluate(model, None, [point], "exact")
     assert row["xi2_R_error"] is None and "no error bar" in row["note"]
+
+
+def test_gmres_state_without_a_bar_is_refined_by_the_direct_lu(monkeypatch):
+    """Where GMRES' correction run fails (forced: an unreachable tolerance and no stall
+    tolerance) and the direct LU fits, that LU refines GMRES' state and takes its rounding
+    responses: the row gets a bar, which covers the distance to the direct solve. Where PARDISO
+    finds after all that it would have to go out of core, the state stays without a bar."""
+    import symsteady.exact.solve as solve_module
+
+    model = Model("2*Omega*Sx + (4*U/N)*Sz**2", local_emission="gamma", local_pumping="w", small="Omega")
+    point = {"N": 10, "Omega": 0.5, "U": 1.0, "gamma": 1.0, "w": 0.3}
+    want = float(exact_solve(model, point).observables()["xi2_R"])
+    monkeypatch.setattr(solve_module, "DIRECT_FIRST_DIMENSION", 0)  # the GMRES path
+    monkeypatch.setattr(solve_module, "REFINE_RTOL", 1e-300)
+    monkeypatch.setattr(solve_module, "REFINE_STALL_RTOL", 0.0)
+    with pytest.warns(ExactSolverWarning, match=r"GMRES' state had no error bar \(refinement failed\)"):
+        solution = exact_solve(model, point)
+    info = solution.info
+    assert info.method == "direct" and info.iterations > 0 and info.note.startswith("GMRES' state had no error bar")
+    assert info.condition_kind == "onenormest" and info.rounding
+    got = float(solution.observables()["xi2_R"])
+    assert abs(got - want) <= xi2_R_error(solution, got) < 1e-9
+    if pardiso_module.available():  # PARDISO's own count above the memory: not out of core for a bar
+        monkeypatch.setattr(solve_module, "_direct_fits", lambda space, out_of_core=False: True)
+        monkeypatch.setattr(solve_module, "PARDISO_MEMORY_FRACTION", 1e-12)
+        with pytest.warns(ExactSolverWarning, match="no error bar"):
+            kept = exact_solve(model, point)
+        assert kept.info.method == "gmres" and kept.info.disk_bytes == 0
+        assert "the direct LU for its error bar failed" in kept.info.note and xi2_R_error(kept) == float("inf")
 
 
 

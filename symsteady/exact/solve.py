@@ -12,9 +12,10 @@ Paths (``docs/algorithm/exact-convergence.md#convergence-paths``):
   DIRECT_FIRST_DIMENSION (there one LU of L costs less than LU(L0) plus GMRES, and it gives the
   refinement and the condition estimate) or, in the symmetric sector, while it is cheap
   (:func:`direct_at_once`), else when GMRES does not converge, its state's backward error is
-  not accepted, or L0 is singular. Either factors the real matrix of the Hermitian fold
-  (:mod:`symsteady.exact.fold`: the same dimension, 2.3-2.7 times fewer flops than the complex
-  LU). With pypardiso installed (USE_PARDISO) it is MKL PARDISO's
+  not accepted, or L0 is singular; and, where it fits in memory, to refine a GMRES state left
+  without an error bar (its correction runs stalled). Either factors the real matrix of the
+  Hermitian fold (:mod:`symsteady.exact.fold`: the same dimension, 2.3-2.7 times fewer flops
+  than the complex LU). With pypardiso installed (USE_PARDISO) it is MKL PARDISO's
   (:mod:`symsteady.exact.pardiso`: METIS order, its analysis kept on the pieces for the next
   point of a sweep, its memory checked from PARDISO's own count after the analysis); else
   SuperLU's in a nested-dissection order (:mod:`symsteady.exact.ordering`; MMD_AT_PLUS_A up to
@@ -396,15 +397,15 @@ def _memory_error(space: KeySpace, note: str, need: int, have: int, measured: st
         "machine with more memory" + (" or disk" if disk else ""))
 
 
-def _direct_lu(system: ExactLiouvillian, note: str) -> DirectLU:
+def _direct_lu(system: ExactLiouvillian, note: str, out_of_core: bool = True) -> DirectLU:
     """The LU of the full L after a memory check: MKL PARDISO when pypardiso is installed
-    (USE_PARDISO), else SuperLU (nested-dissection order; MMD_AT_PLUS_A up to
-    DIRECT_FIRST_DIMENSION)."""
+    (USE_PARDISO; ``out_of_core=False``: an ExactSolverError rather than a factor on disk), else
+    SuperLU (nested-dissection order; MMD_AT_PLUS_A up to DIRECT_FIRST_DIMENSION)."""
     if note:
         warnings.warn(ExactSolverWarning(f"N = {system.space.n}: {note}; solving L by a direct sparse LU "
                                          "instead (slower)"), stacklevel=5)
     t0 = time.perf_counter()
-    direct = _pardiso_lu(system, note) if USE_PARDISO else _superlu(system, note)
+    direct = _pardiso_lu(system, note, out_of_core) if USE_PARDISO else _superlu(system, note)
     direct.seconds = time.perf_counter() - t0
     return direct
 
@@ -422,7 +423,7 @@ def _folded(system: ExactLiouvillian) -> tuple[HermitianFold, scipy.sparse.csc_m
     return fold, fold.matrix(A)
 
 
-def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
+def _pardiso_lu(system: ExactLiouvillian, note: str, out_of_core: bool = True) -> DirectLU:
     """PARDISO (real unsymmetric on the Hermitian fold, METIS order): the analysis is taken from
     the pieces' workspace when a point on the same pattern left one there, else made; the
     memory PARDISO reports after it is checked before the numeric factorisation
@@ -444,13 +445,17 @@ def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
                                     "(PARDISO's analysis ran out of memory) about", PARDISO_MEMORY_FRACTION) from None
             raise ExactSolverError(f"N = {space.n}: PARDISO's analysis failed ({e})") from None
     need, have = handle.peak_bytes, available_memory()
-    out_of_core = ""
+    on_disk_note = ""
     if need > PARDISO_MEMORY_FRACTION * have:
         factor_bytes = handle.factor_bytes
+        if not out_of_core:
+            pool.append(handle)
+            raise _memory_error(space, note, need, have, "(PARDISO's own count after its analysis)",
+                                PARDISO_MEMORY_FRACTION)
         handle.free()  # its analysis' memory too: the out-of-core handle makes its own
         handle = _out_of_core_handle(system, M, note, need, have, factor_bytes)
         on_disk = handle.factor_bytes  # its analysis' count (after the factorisation, the part in core)
-        out_of_core = (f"PARDISO out of core: its in-core need of {need / 2**30:.1f} GB is above "
+        on_disk_note = (f"PARDISO out of core: its in-core need of {need / 2**30:.1f} GB is above "
                        f"{PARDISO_MEMORY_FRACTION:.0%} of the {have / 2**30:.1f} GB available, so its factor "
                        f"({on_disk / 2**30:.1f} GB) is on disk")
     try:
@@ -460,7 +465,7 @@ def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
             handle.free()
             if e.code in (-2, -9, -10, -11):
                 raise ExactSolverError(
-                    f"N = {space.n}: {out_of_core}, and its out-of-core factorisation failed ({e}) "
+                    f"N = {space.n}: {on_disk_note}, and its out-of-core factorisation failed ({e}) "
                     f"under {pardiso.OUT_OF_CORE_DIRECTORY or tempfile.gettempdir()}") from None
         else:
             handle.release_factor()
@@ -472,7 +477,7 @@ def _pardiso_lu(system: ExactLiouvillian, note: str) -> DirectLU:
     if handle.out_of_core:
         # not pooled: its files are removed with it when the point is done
         return DirectLU(fold, handle.solve, handle.in_core_bytes, "pardiso", handle.free,
-                        "; ".join(filter(None, [out_of_core, _pivots_note(handle)])), on_disk)
+                        "; ".join(filter(None, [on_disk_note, _pivots_note(handle)])), on_disk)
     if handle.perturbed_pivots:
         # a pivot below 1e-13 ||L||, replaced by PARDISO: L may be singular (a second steady
         # state), which SuperLU's threshold pivoting detects (an exact zero pivot) — while that
@@ -549,6 +554,15 @@ def _superlu(system: ExactLiouvillian, note: str) -> DirectLU:
     return DirectLU(fold, real_solve, _nbytes(lu.L) + _nbytes(lu.U), "superlu")
 
 
+def _direct_fits(space: KeySpace, out_of_core: bool = False) -> bool:
+    """Whether the direct LU of L fits in memory by its estimate (PARDISO's, or SuperLU's from
+    the measured fill), or with ``out_of_core`` on disk where PARDISO may go out of core."""
+    need, fraction = ((pardiso_memory_estimate(space), PARDISO_MEMORY_FRACTION) if USE_PARDISO
+                      else (direct_memory_estimate(space), DIRECT_MEMORY_FRACTION))
+    return need <= fraction * available_memory() or (
+        out_of_core and USE_PARDISO and OUT_OF_CORE and need <= OUT_OF_CORE_DISK_FRACTION * pardiso.free_disk_bytes())
+
+
 def stalled(history: list[float], window: int = STALL_WINDOW) -> bool:
     """GMRES' stopping rule besides convergence: the residual after the latest restart cycle
     (``history``: one entry per cycle, the start first) is not below half of what it was
@@ -578,10 +592,7 @@ def _gmres_solver(system: ExactLiouvillian, precondition: Callable[[np.ndarray],
     A = system.A.tocsr() if A is None else A  # CSR: the faster product
     w = np.exp(system.space.log_population_weight()) if w is None else w
     dim, dtype = A.shape[0], A.dtype
-    need, fraction = ((pardiso_memory_estimate(system.space), PARDISO_MEMORY_FRACTION) if USE_PARDISO
-                      else (direct_memory_estimate(system.space), DIRECT_MEMORY_FRACTION))
-    fits = need <= fraction * available_memory() or (USE_PARDISO and OUT_OF_CORE and
-                                                      need <= OUT_OF_CORE_DISK_FRACTION * pardiso.free_disk_bytes())
+    fits = _direct_fits(system.space, out_of_core=True)
     direct_budget = direct_seconds(system.space) if fits else math.inf  # GMRES against the direct LU's time
     op = scipy.sparse.linalg.LinearOperator((dim, dim), matvec=lambda y: w * precondition(A @ (y / w)), dtype=dtype)
     restart = _krylov_size(dim)
@@ -705,6 +716,11 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
             _add_note(info, "refinement failed")
         if solver is not None and math.isfinite(info.correction):
             rounding_response(system, x, solver if probe is None else probe, info)
+        if info.method == "gmres" and not math.isfinite(info.correction) and _direct_fits(system.space):
+            x, direct = _direct_bar(system, x, b, info)
+            if direct is not None:
+                full_lu, release = direct.solve, direct.release
+                info.memory_bytes = max(info.memory_bytes, matrix_bytes + direct.nbytes)
         # out of core every solve reads the factor from disk: no onenormest (the refinement's bound stays)
         if full_lu is not None and condition and not info.disk_bytes:
             info.condition, info.condition_kind = _condition(system, full_lu), "onenormest"
@@ -713,6 +729,31 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
     _check(system, x, b, info)
     info.rss_growth_bytes = max(0, _rss_bytes() - rss0)
     return x, info
+
+
+def _direct_bar(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, info: SolveInfo
+                ) -> tuple[np.ndarray, DirectLU | None]:
+    """GMRES' state without an error bar (its refinement or a rounding response failed: their
+    correction runs may stall where the state's converged), refined with the direct LU, which
+    also takes its rounding responses, where that fits in memory (the caller checks; ``info``
+    then says ``"direct"``); the state kept, and a note, where the LU fails after all
+    (``docs/algorithm/exact-convergence.md#convergence-forward-error``)."""
+    reason = f"GMRES' state had no error bar ({info.note})"
+    try:
+        direct = _direct_lu(system, reason, out_of_core=False)
+    except (ExactSolverError, NonUniqueSteadyStateError) as e:
+        _add_note(info, f"the direct LU for its error bar failed: {e}")
+        return x, None
+    info.method, info.note, info.backend, info.disk_bytes = "direct", reason, direct.backend, direct.disk_bytes
+    if direct.note:
+        _add_note(info, direct.note)
+    info.correction, info.refinement, info.rounding = float("nan"), None, []
+    x = _refine_with_lu(system, x, b, direct, info)
+    if math.isfinite(info.correction):
+        rounding_response(system, x, direct.steady, info)
+    else:
+        _add_note(info, "refinement failed")
+    return x, direct
 
 
 def _accepted_gmres_state(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, info: SolveInfo
