@@ -456,8 +456,8 @@ def _pardiso_lu(system: ExactLiouvillian, note: str, out_of_core: bool = True) -
         handle = _out_of_core_handle(system, M, note, need, have, factor_bytes)
         on_disk = handle.factor_bytes  # its analysis' count (after the factorisation, the part in core)
         on_disk_note = (f"PARDISO out of core: its in-core need of {need / 2**30:.1f} GB is above "
-                       f"{PARDISO_MEMORY_FRACTION:.0%} of the {have / 2**30:.1f} GB available, so its factor "
-                       f"({on_disk / 2**30:.1f} GB) is on disk")
+                        f"{PARDISO_MEMORY_FRACTION:.0%} of the {have / 2**30:.1f} GB available, so its factor "
+                        f"({on_disk / 2**30:.1f} GB) is on disk")
     try:
         handle.factor(M)
     except pardiso.PardisoError as e:
@@ -699,13 +699,10 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
     release: Callable[[], None] = lambda: None
     direct: DirectLU | None = None
     if x is None:
-        info.method, info.note = "direct", note
         direct = _direct_lu(system, note)
+        _took_direct(info, direct, note)
         solver, full_lu, probe = direct.steady, direct.solve, None
         release = direct.release
-        info.backend, info.disk_bytes = direct.backend, direct.disk_bytes
-        if direct.note:
-            _add_note(info, direct.note)
         info.memory_bytes = matrix_bytes + direct.nbytes
     try:
         if direct is not None:
@@ -744,9 +741,7 @@ def _direct_bar(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, info: So
     except (ExactSolverError, NonUniqueSteadyStateError) as e:
         _add_note(info, f"the direct LU for its error bar failed: {e}")
         return x, None
-    info.method, info.note, info.backend, info.disk_bytes = "direct", reason, direct.backend, direct.disk_bytes
-    if direct.note:
-        _add_note(info, direct.note)
+    _took_direct(info, direct, reason)
     info.correction, info.refinement, info.rounding = float("nan"), None, []
     x = _refine_with_lu(system, x, b, direct, info)
     if math.isfinite(info.correction):
@@ -754,6 +749,13 @@ def _direct_bar(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, info: So
     else:
         _add_note(info, "refinement failed")
     return x, direct
+
+
+def _took_direct(info: SolveInfo, direct: DirectLU, why: str) -> None:
+    """``info`` of the direct path: its method, why it ran, the LU's backend, disk bytes and note."""
+    info.method, info.note, info.backend, info.disk_bytes = "direct", why, direct.backend, direct.disk_bytes
+    if direct.note:
+        _add_note(info, direct.note)
 
 
 def _accepted_gmres_state(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, info: SolveInfo
@@ -835,7 +837,8 @@ def _correction_solver(gmres: Callable[..., tuple[np.ndarray | None, int, str]],
     """``solve(r, rtol=REFINE_RTOL, krylov=None)``: a refinement correction by ``gmres`` (of
     :func:`_gmres_solver`), kept where it stalls below REFINE_STALL_RTOL (or ``rtol``), its
     iterations counted in ``info``; NaN where it fails (a later refinement step is then undone;
-    a failed first one leaves the state without a bar, and ``info.note`` says so)."""
+    a failed first one leaves the state without a bar, and ``info.note`` says so, unless the
+    direct LU gives one: :func:`_direct_bar`)."""
     def solve(r: np.ndarray, rtol: float = REFINE_RTOL, krylov: int | None = None) -> np.ndarray:
         d, its, _ = gmres(r, rtol, floor_rtol=max(rtol, REFINE_STALL_RTOL),
                           **({} if krylov is None else {"krylov": krylov}))
