@@ -293,9 +293,9 @@ def test_direct_refinement_goes_on_while_it_converges(monkeypatch):
     assert xi2_R_error(more, xi_more) == pytest.approx(xi2_R_error(one, xi_one), rel=1e-3)
 
 
-def _nearby_lu(system, note):
-    """In place of the direct LU: the LU of the fold with eight diagonal entries tripled (a
-    low-rank change like PARDISO's perturbed pivots, made large)."""
+def _nearby_lu(system, note, out_of_core=True):
+    """In place of the direct LU (``_direct_lu``'s signature): the LU of the fold with eight
+    diagonal entries tripled (a low-rank change like PARDISO's perturbed pivots, made large)."""
     import scipy.sparse.linalg
 
     fold, M = symsteady.exact.solve._folded(system)
