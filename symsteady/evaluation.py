@@ -21,6 +21,7 @@ from .derivation import derive
 from .errors import MethodError, ParameterError, SingularPointError
 from .estimates import auto_order, estimate
 from .exact import exact_observables_of, solve_at, xi2_R_errors
+from .exact.rotation import quarter_turn, rotation_class, turned
 from .metrology import exact_metrology, perturbative_metrology
 from .model import N, Model
 from .observables import MEAN_SPIN_FLOOR, QUADRATIC_KEYS, finalize, series_quadratics
@@ -289,20 +290,29 @@ OBSERVABLE_BATCH_ENTRIES = 1 << 20
 
 def _exact_rows(model: Model, points: Points, qfi: bool = False) -> list[dict[str, Any]]:
     """Exact rows with their forward error bars (and the metrology with ``qfi``); each point's
-    GMRES starts from the previous point's solution at the same N (neighbours in a sweep: few
-    iterations). The observables and error bars are read off in batches
-    (OBSERVABLE_BATCH_ENTRIES)."""
+    GMRES starts from the previous solved point's at the same N (neighbours in a sweep: few
+    iterations), and a point a quarter turn about z away from one already solved in its batch is
+    that solution turned (:mod:`symsteady.exact.rotation`). The observables and error bars are
+    read off in batches (OBSERVABLE_BATCH_ENTRIES)."""
     rows: list[dict[str, Any]] = []
     batch: list[tuple[Point, Any]] = []
+    solved: dict[Any, tuple[Any, int, Point]] = {}  # rotation class -> (solution, its turn, point)
     held, previous = 0, None
     for p in points:
-        x0 = previous.x if previous is not None and previous.space.n == p["N"] else None
-        previous = solve_at(model, p, x0, condition=False)  # rows carry no condition number
-        batch.append((p, previous))
-        held += previous.space.dim
+        key, turn = rotation_class(model, p)
+        if key in solved:
+            source, source_turn, source_point = solved[key]
+            solution = turned(source, quarter_turn(source_turn, turn), source_point)
+        else:
+            x0 = previous.x if previous is not None and previous.space.n == p["N"] else None
+            previous = solution = solve_at(model, p, x0, condition=False)  # rows carry no condition number
+            solved[key] = (solution, turn, p)
+        batch.append((p, solution))
+        held += solution.space.dim
         if held >= OBSERVABLE_BATCH_ENTRIES:
             rows += _exact_batch_rows(model, batch, qfi)
             batch, held = [], 0
+            solved.clear()
     return rows + _exact_batch_rows(model, batch, qfi)
 
 

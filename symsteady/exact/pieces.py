@@ -60,13 +60,12 @@ class Piece:
     """One term of L with unit coefficient: ``phase * values`` at ``positions`` of the common
     pattern (normalised basis, dark row dropped; ``values`` real where the piece is a real
     multiple of one phase — every word's ``-i[w, .]`` and every dissipator — which halves its
-    memory), ``coefficient`` (its sympy expression in the parameters and N), ``breaking`` (a
-    Hamiltonian word of nonzero U(1) charge)."""
+    memory), ``breaking`` (a Hamiltonian word of nonzero U(1) charge); its coefficient at a
+    point is :func:`term_coefficients`' entry in the same place."""
 
     values: np.ndarray
     phase: complex
     positions: np.ndarray
-    coefficient: sympy.Expr
     breaking: bool
     largest: float = field(init=False)  # max |entry|
 
@@ -119,8 +118,8 @@ class LiouvillianPieces:
     positions0: np.ndarray = field(init=False, repr=False)
     rows: tuple[np.ndarray, np.ndarray] | None = field(init=False, repr=False)
     row_order: np.ndarray | None = field(init=False, repr=False)
-    #: state kept between points on this pattern: the compiled coefficients, analysed PARDISO
-    #: handles (symsteady.exact.solve)
+    #: state kept between points on this pattern: analysed PARDISO handles, the Hermitian fold
+    #: (symsteady.exact.solve)
     workspace: dict = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -139,7 +138,7 @@ class LiouvillianPieces:
             self.rows, self.row_order = (T.indices, T.indptr), T.data
 
     def __getstate__(self) -> dict:
-        """Pickled without the workspace (compiled functions and solver handles belong to this process)."""
+        """Pickled without the workspace (solver handles and folds belong to this process)."""
         return {**self.__dict__, "workspace": {}}
 
     @property
@@ -150,22 +149,9 @@ class LiouvillianPieces:
                 + self.trace_positions.nbytes + self.pattern.nbytes + self.pattern0.nbytes + self.positions0.nbytes
                 + rows + kept)
 
-    def coefficients(self, model: Model, values: Mapping[str, Any]) -> list[complex]:
-        """Each piece's coefficient at a checked point, in double precision, by one function
-        compiled (``sympy.lambdify``) once per pieces: substituting into the sympy expressions
-        took a millisecond per point of a map."""
-        compiled = self.workspace.get("coefficients")
-        if compiled is None:
-            symbols = sorted(set().union(*(p.coefficient.free_symbols for p in self.pieces)), key=str)
-            compiled = symbols, sympy.lambdify(symbols, [p.coefficient for p in self.pieces], modules="numpy")
-            self.workspace["coefficients"] = compiled
-        symbols, function = compiled
-        _, _, subs = point_field(model, values)
-        return [complex(c) for c in function(*(complex(subs[s]) for s in symbols))]
-
     def combine(self, model: Model, values: Mapping[str, Any]) -> ExactLiouvillian:
         """L0 and L at a checked point: ``sum coefficient(point) * piece`` plus the trace row."""
-        coefficients = self.coefficients(model, values)
+        coefficients = term_coefficients(model, values)
         data = np.zeros(self.pattern.nnz, dtype=complex)
         broken = False
         scale = 0.0  # an upper bound of max |L0_ij| (the trace row's scale)
@@ -384,13 +370,12 @@ def build_pieces(model: Model, n: int) -> LiouvillianPieces:
     check_size(basis, n, period)
     space = KeySpace(basis, n, period)
     one = numbers.convert(sympy.Integer(1))
-    specs = [(Superoperator(basis, {word: one}, {}), expr, charge(word) != 0) for word, expr in model.poly.items()]
-    specs += [(Superoperator(basis, {}, {key: one}), expr, False) for key, expr in model.rates.items()]
-    entries = [_piece_entries(space, S.terms) for S, _, _ in specs]
+    specs = [(Superoperator(basis, {word: one}, {}), charge(word) != 0) for word in model.poly]
+    specs += [(Superoperator(basis, {}, {key: one}), False) for key in model.rates]
+    entries = [_piece_entries(space, S.terms) for S, _ in specs]
     cols, vals, rhs = trace_row(space, 1.0)
     pattern, positions, trace_positions = assemble(space, entries, cols)
-    pieces = [Piece(e.values, e.phase, pos, sympy.sympify(expr), breaking)
-              for e, pos, (_, expr, breaking) in zip(entries, positions, specs)]
+    pieces = [Piece(e.values, e.phase, pos, breaking) for e, pos, (_, breaking) in zip(entries, positions, specs)]
     return LiouvillianPieces(space, pieces, vals, trace_positions, rhs, pattern)
 
 
@@ -414,6 +399,30 @@ def _model_key(model: Model) -> Any:
         while len(_KEYS) > 32:
             _KEYS.popitem(last=False)
     return key
+
+
+_COMPILED: OrderedDict[Any, tuple[list[sympy.Symbol], Any]] = OrderedDict()  # model key -> coefficients
+
+
+def term_coefficients(model: Model, values: Mapping[str, Any]) -> list[complex]:
+    """The coefficient of each term of L at a checked point, in double precision: the
+    Hamiltonian's words, then the dissipative rates, in the model's order (the order of the
+    pieces). One function per model, compiled (``sympy.lambdify``) once: substituting into the
+    sympy expressions took a millisecond per point of a map."""
+    key = _model_key(model)
+    with _LOCK:
+        compiled = _COMPILED.get(key)
+    if compiled is None:
+        expressions = [sympy.sympify(e) for e in (*model.poly.values(), *model.rates.values())]
+        symbols = sorted(set().union(*(e.free_symbols for e in expressions)), key=str)
+        compiled = symbols, sympy.lambdify(symbols, expressions, modules="numpy")
+        with _LOCK:
+            _COMPILED[key] = compiled
+            while len(_COMPILED) > 32:
+                _COMPILED.popitem(last=False)
+    symbols, function = compiled
+    _, _, subs = point_field(model, values)
+    return [complex(c) for c in function(*(complex(subs[s]) for s in symbols))]
 
 
 def pieces_for(model: Model, n: int) -> LiouvillianPieces:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import MissingDependencyError, ParameterError
 from ..evaluation import METHODS, evaluate
+from ..exact.rotation import rotation_classes
 from ..exact.space import exact_dimension
 from ..model import Model
 from ..threads import single_blas_thread
@@ -122,25 +123,35 @@ def run_exact(model: Model, points: Sequence[Mapping[str, Any]], *, client: Any 
     client made by :func:`dask_client` (``scheduler``, ``n_workers``). ``serial=None`` decides
     from the estimated work (:func:`choose_serial`) and runs a small sweep in this process on a
     thread per core (``n_workers`` of them); ``serial=True`` runs it on one thread. The progress
-    line says which ran. Rows in point order."""
-    points = [dict(p) for p in points]
+    line says which ran. Points a quarter turn about z apart run in one chunk, where the first
+    one's solution serves the others (:mod:`symsteady.exact.rotation`); the work is estimated
+    from the points solved. Rows in point order."""
+    given = [dict(p) for p in points]
+    classes = rotation_classes(model, given)  # a point's quarter-turn partners in its chunk: solved once
+    order = [i for members in classes for i in members]
+    points = [given[i] for i in order]
     n = len(points)
     threads = 1
     if serial is None:
-        serial = choose_serial(model, points, scheduler, client, n_workers)
+        serial = choose_serial(model, [given[members[0]] for members in classes], scheduler, client, n_workers)
         if max((exact_dimension(model, int(p["N"])) for p in points), default=0) <= THREADS_MAX_DIMENSION:
             threads = min(n_workers or cores(), -(-n // (chunk_size or SERIAL_CHUNK)))
     label = "exact (dask)" if not serial else "exact (serial)" if threads < 2 else f"exact ({threads} threads)"
     bar = progress_bar(n, label, progress)
     try:
         if serial:
-            return _run_in_process(model, points, chunk_size or SERIAL_CHUNK, threads, bar, qfi)
-        if client is None:
+            ran = _run_in_process(model, points, chunk_size or SERIAL_CHUNK, threads, bar, qfi)
+        elif client is None:
             with dask_client(scheduler, n_workers) as c:
-                return _run_on(c, model, points, chunk_size, bar, qfi)
-        return _run_on(client, model, points, chunk_size, bar, qfi)
+                ran = _run_on(c, model, points, chunk_size, bar, qfi)
+        else:
+            ran = _run_on(client, model, points, chunk_size, bar, qfi)
     finally:
         bar.close()
+    rows: list[Row] = [None] * n  # type: ignore[list-item]
+    for i, row in zip(order, ran):
+        rows[i] = row
+    return rows
 
 
 def _run_in_process(model: Model, points: list[dict[str, Any]], chunk_size: int, threads: int, bar: Any,
