@@ -80,16 +80,18 @@ def test_rotation_classes_hold_exact_partners_only():
     assert rotation_classes(model, list(points)) == [[0, 2, 5], [1], [3], [4]]
 
 
-def test_a_sweep_solves_each_rotation_class_once(monkeypatch):
-    """The (Jx, Jy) map's mirror Jx <-> Jy is a quarter turn: 25 points, 15 solves, and every row
-    that of the point solved on its own."""
+@pytest.mark.parametrize("chunk_size", [None, 4])
+def test_a_sweep_solves_each_rotation_class_once(monkeypatch, chunk_size):
+    """The (Jx, Jy) map's mirror Jx <-> Jy is a quarter turn: 25 points, 15 solves (chunks cut
+    only between classes, also when they are small), and every row that of the point solved on
+    its own."""
     model = builtin("xyz")
     grid = make_grid(model, ["Jx=-1:3:5", "Jy=-1:3:5"], ["J=(Jx+Jy)/2", "delta=(Jx-Jy)/2", "Jz=1", "gamma=1"], N=8)
     points = grid.points()
     solves = []
     solve = evaluation.solve_at
     monkeypatch.setattr(evaluation, "solve_at", lambda *a, **k: solves.append(a[1]) or solve(*a, **k))
-    rows = run_exact(model, points, serial=None, progress=False)
+    rows = run_exact(model, points, serial=None, progress=False, chunk_size=chunk_size)
     assert len(solves) == 15
     monkeypatch.setattr(evaluation, "solve_at", solve)
     for p, row in zip(points, rows):
@@ -104,3 +106,11 @@ def test_a_sweep_solves_each_rotation_class_once(monkeypatch):
             assert 0.5 < row["xi2_R_error"] / alone["xi2_R_error"] < 2
             assert abs(row["xi2_R"] - alone["xi2_R"]) <= row["xi2_R_error"]
         assert np.allclose(row["mean"], alone["mean"], rtol=1e-12, atol=1e-14)
+
+
+def test_chunks_are_cut_only_between_classes():
+    from symsteady.sweep.run import _chunks
+
+    assert _chunks(10, 4) == [range(0, 4), range(4, 8), range(8, 10)]
+    assert _chunks(10, 4, [0, 3, 5, 6, 9]) == [range(0, 5), range(5, 9), range(9, 10)]
+    assert _chunks(0, 4, []) == []

@@ -7,6 +7,7 @@ single-threaded worker process per core by default, or an existing cluster by ad
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 import time
@@ -78,8 +79,15 @@ def dask_client(scheduler: str | None = None, n_workers: int | None = None) -> I
         yield client
 
 
-def _chunks(n: int, size: int) -> list[range]:
-    return [range(i, min(i + size, n)) for i in range(0, n, size)]
+def _chunks(n: int, size: int, starts: Sequence[int] | None = None) -> list[range]:
+    """Consecutive ranges over ``range(n)`` of at least ``size`` points (the last one shorter),
+    cut only at ``starts`` (the first points of rotation classes; default: anywhere)."""
+    out, begin = [], 0
+    for cut in range(n) if starts is None else starts:
+        if cut - begin >= size:
+            out.append(range(begin, cut))
+            begin = cut
+    return out + ([range(begin, n)] if begin < n else [])
 
 
 #: Estimated seconds per basis element of one exact point (measured on xyz: N = 20 to 120),
@@ -130,6 +138,7 @@ def run_exact(model: Model, points: Sequence[Mapping[str, Any]], *, client: Any 
     classes = rotation_classes(model, given)  # a point's quarter-turn partners in its chunk: solved once
     order = [i for members in classes for i in members]
     points = [given[i] for i in order]
+    starts = list(itertools.accumulate((len(members) for members in classes[:-1]), initial=0))
     n = len(points)
     threads = 1
     if serial is None:
@@ -140,12 +149,12 @@ def run_exact(model: Model, points: Sequence[Mapping[str, Any]], *, client: Any 
     bar = progress_bar(n, label, progress)
     try:
         if serial:
-            ran = _run_in_process(model, points, chunk_size or SERIAL_CHUNK, threads, bar, qfi)
+            ran = _run_in_process(model, points, chunk_size or SERIAL_CHUNK, threads, bar, qfi, starts)
         elif client is None:
             with dask_client(scheduler, n_workers) as c:
-                ran = _run_on(c, model, points, chunk_size, bar, qfi)
+                ran = _run_on(c, model, points, chunk_size, bar, qfi, starts)
         else:
-            ran = _run_on(client, model, points, chunk_size, bar, qfi)
+            ran = _run_on(client, model, points, chunk_size, bar, qfi, starts)
     finally:
         bar.close()
     rows: list[Row] = [None] * n  # type: ignore[list-item]
@@ -155,12 +164,12 @@ def run_exact(model: Model, points: Sequence[Mapping[str, Any]], *, client: Any 
 
 
 def _run_in_process(model: Model, points: list[dict[str, Any]], chunk_size: int, threads: int, bar: Any,
-                    qfi: bool) -> list[Row]:
+                    qfi: bool, starts: Sequence[int] | None = None) -> list[Row]:
     """The chunks in this process: one after the other, or on ``threads`` threads (the same
     chunks, hence the same rows). Threads pay because the LU and its solves release the GIL
     (bench/exact.py --map, 2 cores: 41 × 41 points at N = 20 in 5.4-5.9 s against about 10 s one
     after the other); BLAS stays at one thread per solve throughout."""
-    chunks = _chunks(len(points), chunk_size)
+    chunks = _chunks(len(points), chunk_size, starts)
 
     def run(r: range) -> list[Row]:
         return evaluate(model, None, [points[i] for i in r], "exact", qfi=qfi)
@@ -190,11 +199,11 @@ def _run_in_process(model: Model, points: list[dict[str, Any]], chunk_size: int,
 
 
 def _run_on(client: Any, model: Model, points: list[dict[str, Any]], chunk_size: int | None,
-            bar: Any, qfi: bool = False) -> list[Row]:
+            bar: Any, qfi: bool = False, starts: Sequence[int] | None = None) -> list[Row]:
     distributed = _distributed()
     workers = max(1, len(client.scheduler_info().get("workers", {})) or cores())
     size = chunk_size or max(1, min(16, len(points) // (4 * workers)))
-    chunks = _chunks(len(points), size)
+    chunks = _chunks(len(points), size, starts)
     [model_future] = client.scatter([model], broadcast=True)
     futures = {client.submit(evaluate, model_future, None, [points[i] for i in r], "exact", qfi=qfi, pure=False): r
                for r in chunks}
