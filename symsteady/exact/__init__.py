@@ -27,7 +27,7 @@ from ..points import check_points
 from ..threads import single_blas_thread
 from .pieces import build_at
 from .rational import rational_steady_state
-from .solution import ExactSolution, by_space, exact_observables_of, real_moments
+from .solution import ExactSolution, by_space, exact_observables_of, real_moments, xi2_R_gradient
 from .solve import SolveInfo, solve_exact_liouvillian
 
 
@@ -76,7 +76,7 @@ def solve_at(model: Model, values: Mapping[str, Any], x0: np.ndarray | None = No
         t0 = time.perf_counter()
         system = build_at(model, values)
         t1 = time.perf_counter()
-        x, info = solve_exact_liouvillian(system, x0, condition)
+        x, info = solve_exact_liouvillian(system, x0, condition, lambda x: xi2_R_gradient(system.space, x))
         info.build_seconds, info.solve_seconds = t1 - t0, time.perf_counter() - t1
     return ExactSolution(system.space, x, info)
 
@@ -90,8 +90,9 @@ def xi2_R_error(solution: ExactSolution, xi2_R: float | None = None) -> float:
     """A bound on the error of ``solution``'s ξ²_R: twice the sum of its change under the
     refinement step (the unrefined state's error, of which the refined one keeps a small
     fraction) and its largest change under the responses to L̂'s rounding
-    (:meth:`SolveInfo.error_directions`), plus the rounding floor of the observables; infinite
-    where either failed."""
+    (:meth:`SolveInfo.error_directions`), plus the rounding floor of the observables; where either
+    failed, twice the adjoint solve's first-order changes (``info.adjoint_changes``) where it ran,
+    else infinite."""
     if xi2_R is None:
         xi2_R = float(solution.observables()["xi2_R"])
     return float(xi2_R_errors([solution], np.array([xi2_R]))[0])
@@ -118,7 +119,9 @@ def xi2_R_errors(solutions: Sequence[ExactSolution], xi2_R: np.ndarray) -> np.nd
             for (j, _), c in largest.items():
                 change[j] += c
         failed = np.array([not solutions[i].info.correction < float("inf") for i in where])
-        out[where] = np.where(failed, np.inf, ERROR_SAFETY * change + floor)  # failed refinement: no bound
+        # without error directions, the adjoint solve's first-order changes where it ran
+        adjoint = np.array([sum(solutions[i].info.adjoint_changes or (np.inf,)) for i in where])
+        out[where] = np.where(failed, ERROR_SAFETY * adjoint + floor, ERROR_SAFETY * change + floor)
     return out
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..algebra import Basis, Operator
 from ..fields import ComplexField
-from ..observables import exact_observables, moments_from_expectations
+from ..observables import exact_observables, exact_xi2_R, moments_from_expectations
 from ..spinpoly import Word
 from .dicke import Blocks, dicke_blocks_from_labels, piqs_matrix
 from .matrix import run_chain
@@ -55,6 +55,54 @@ def real_moments(space: KeySpace, X: np.ndarray) -> tuple[np.ndarray, np.ndarray
     mean, second = moments_from_expectations(ComplexField(space.n), expectation)
     return (np.real(np.stack(mean, axis=-1)),
             np.real(np.stack([np.stack(row, axis=-1) for row in second], axis=-2)))
+
+
+class _Linear(ComplexField):
+    """Numbers combined as linear functionals: "conj" is the identity, so the moments' real
+    parts ``(x + conj x)/2`` keep the complex functional c whose ``Re(c·x)`` they are."""
+
+    def conj(self, x: Any) -> Any:
+        return x
+
+
+def moment_functionals(space: KeySpace) -> tuple[np.ndarray, np.ndarray]:
+    """Complex vectors ``c_a`` ``(3, dim)`` and ``c_ab`` ``(3, 3, dim)`` with mean spin
+    ``m_a = Re(c_a·x)`` and second moments ``S_ab = Re(c_ab·x)`` for every state x on ``space``
+    (the traces of :func:`real_moments`, as dense vectors)."""
+    def expectation(word: Word) -> np.ndarray:
+        pos, weight = trace_functional(space, word)
+        return np.bincount(pos, weight, minlength=space.dim).astype(complex)
+
+    mean, second = moments_from_expectations(_Linear(space.n), expectation)
+    return np.array(mean), np.array([[second[a][b] for b in range(3)] for a in range(3)])
+
+
+#: Central differences of ξ²_R in the moments: steps of this size relative to N (mean spin)
+#: and N^2 (second moments).
+GRADIENT_STEP = 1e-6
+
+
+def xi2_R_gradient(space: KeySpace, x: np.ndarray) -> np.ndarray | None:
+    """G with ``ξ²_R(x + δ) - ξ²_R(x) = Re(G·δ) + O(δ²)``: central differences of ξ²_R in the
+    nine moments, times their functionals (:func:`moment_functionals`); None where ξ²_R is
+    undefined (no mean spin)."""
+    n = space.n
+    mean, second = real_moments(space, x)
+    if not np.isfinite(exact_xi2_R(n, mean, second)):
+        return None
+    c_mean, c_second = moment_functionals(space)
+    G = np.zeros(space.dim, dtype=complex)
+    for a in range(3):
+        h = GRADIENT_STEP * n
+        step = np.eye(3)[a] * h
+        G += float(exact_xi2_R(n, mean + step, second) - exact_xi2_R(n, mean - step, second)) / (2 * h) * c_mean[a]
+        for b in range(a, 3):
+            h = GRADIENT_STEP * n ** 2
+            step = np.zeros((3, 3))
+            step[a, b] = step[b, a] = h
+            slope = float(exact_xi2_R(n, mean, second + step) - exact_xi2_R(n, mean, second - step)) / (2 * h)
+            G += slope * c_second[a, b]
+    return G
 
 
 def _weighted_sum(weight: np.ndarray, values: np.ndarray) -> Any:

@@ -117,6 +117,11 @@ MATRIX_ROUNDING_ULPS, ROUNDING_PROBES = 8, 3
 #: size is wanted, to a digit (at REFINE_RTOL, with the state's cycles of 91 vectors, the three
 #: took 3.0 s of an xyz point at N = 200; scipy allocates a cycle's vectors at each call)
 ROUNDING_RTOL = 0.1
+#: The adjoint solve's relative tolerance (:func:`_adjoint_bar`): its changes are wanted to a
+#: digit; a run that stalls is kept where its best residual reached ADJOINT_STALL_RTOL (local
+#: pumping 0.3 against emission 1, U = 1, Omega = 0.5, N = 176: the true residual went 1, 4.1e-2,
+#: 3.3e-2, 1.1e-2, 7.6e-2 over short restart cycles, its rounding floor near 1e-2).
+ADJOINT_RTOL, ADJOINT_STALL_RTOL = 1e-2, 0.1
 #: Accepted backward error ``||L̂ x̂ - b|| / (||L̂|| ||x̂||)`` (infinity norms) of a solution, or
 #: of the same system on the population scale (:func:`_backward_error`).
 ACCEPTED_BACKWARD_ERROR = 1e-10
@@ -169,7 +174,11 @@ class SolveInfo:
     the size of PARDISO's factor on disk when it ran out of core (else 0);
     ``refinement_steps`` the steps of iterative refinement taken; ``refinement`` the first step's
     correction δx̂ itself and ``rounding`` the state's responses to L̂'s rounding
-    (:func:`rounding_response`): the observables' error directions (:meth:`error_directions`).
+    (:func:`rounding_response`): the observables' error directions (:meth:`error_directions`);
+    ``adjoint_changes``, where GMRES' state has no such directions and the direct LU does not
+    serve, the first-order changes of one functional of the state (the caller's ``gradient``, e.g.
+    ξ²_R's) under the solve's error and under L̂'s rounding, from one adjoint solve
+    (:func:`_adjoint_bar`).
     """
 
     method: str
@@ -189,6 +198,7 @@ class SolveInfo:
     refinement_steps: int = 0
     refinement: np.ndarray | None = field(default=None, repr=False, compare=False)
     rounding: list[np.ndarray] = field(default_factory=list, repr=False, compare=False)
+    adjoint_changes: tuple[float, float] | None = None
 
     def error_directions(self) -> list[list[np.ndarray]]:
         """Groups of vectors v whose effects on an observable f, ``|f(x̂ - v) - f(x̂)|``, estimate
@@ -653,13 +663,16 @@ def _rhs(system: ExactLiouvillian) -> np.ndarray:
     return b
 
 
-def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = None, condition: bool = True
+def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = None, condition: bool = True,
+                            gradient: Callable[[np.ndarray], np.ndarray | None] | None = None
                             ) -> tuple[np.ndarray, SolveInfo]:
     """The normalised steady-state coordinates x̂ (``rho = sum x̂_j B̂_j``) and how they were found.
 
     ``x0`` (optional) is a starting vector for GMRES, e.g. a neighbouring point's solution;
     ``condition=False`` skips ``onenormest`` (about eight solves: 20 % of a small direct point),
-    leaving the refinement's lower bound in ``info.condition``."""
+    leaving the refinement's lower bound in ``info.condition``; ``gradient(x)`` (optional): G
+    with ``f(x + δ) - f(x) ≈ Re(G·δ)`` for the functional f whose error bar is wanted where
+    GMRES' state has none (:func:`_adjoint_bar`), or None where f is undefined."""
     rss0 = _rss_bytes()
     dim = system.space.dim
     b = _rhs(system)
@@ -718,6 +731,8 @@ def solve_exact_liouvillian(system: ExactLiouvillian, x0: np.ndarray | None = No
             if direct is not None:
                 full_lu, release = direct.solve, direct.release
                 info.memory_bytes = max(info.memory_bytes, matrix_bytes + direct.nbytes)
+        if info.method == "gmres" and not math.isfinite(info.correction) and gradient is not None and lu is not None:
+            _adjoint_bar(system, x, b, lu, gradient, info)
         # out of core every solve reads the factor from disk: no onenormest (the refinement's bound stays)
         if full_lu is not None and condition and not info.disk_bytes:
             info.condition, info.condition_kind = _condition(system, full_lu), "onenormest"
@@ -749,6 +764,32 @@ def _direct_bar(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, info: So
     else:
         _add_note(info, "refinement failed")
     return x, direct
+
+
+def _adjoint_bar(system: ExactLiouvillian, x: np.ndarray, b: np.ndarray, lu: Any,
+                 gradient: Callable[[np.ndarray], np.ndarray | None], info: SolveInfo) -> None:
+    """GMRES' state without an error bar, where the direct LU does not fit (or failed): the
+    first-order changes of one functional f, ``Re(G·δ)`` with ``G = gradient(x)``, from one
+    adjoint solve ``L̂^T z = G`` (GMRES preconditioned by LU(L0)^T, to ADJOINT_RTOL, or
+    ADJOINT_STALL_RTOL where it stalls, in the unknowns ``w z`` on the population scale: the
+    residuals z is dotted with are on that scale, so its error counts there): under the solve's
+    error ``|Re(z·r)|`` (r the residual in extended precision, as for a refinement step) and under
+    L̂'s rounding the bound ``sum_i |z_i| u (|L̂| |x̂|)_i`` (:func:`rounding_size`), in
+    ``info.adjoint_changes`` (``docs/algorithm/exact-convergence.md#convergence-adjoint``). G is
+    smooth (the moments read the labels near the diagonal), unlike the rounding noise the
+    correction runs failed on."""
+    G = gradient(x)
+    if G is None:
+        return
+    adjoint = _gmres_solver(system, lambda v: lu.solve(v, trans="T"), system.columns().T.tocsr())[0]
+    z, its, why = adjoint(np.asarray(G, dtype=complex), ADJOINT_RTOL, floor_rtol=ADJOINT_STALL_RTOL)
+    info.iterations += its
+    if z is None:
+        _add_note(info, f"the adjoint solve for its error bar did not converge ({its} iterations; {why})")
+        return
+    r = residual_extended(system.A, x, b)
+    info.adjoint_changes = (abs(float(np.real(z @ r))), float(np.abs(z) @ rounding_size(system, x)))
+    _add_note(info, f"its error bar from one adjoint solve ({its} iterations)")
 
 
 def _took_direct(info: SolveInfo, direct: DirectLU, why: str) -> None:
@@ -906,13 +947,19 @@ def rounding_response(system: ExactLiouvillian, x: np.ndarray, solve: Callable[[
     uncorrelated. ``solve`` takes the right-hand sides as the rows of one array. Where a solve
     fails, the error is unknown (``info.correction`` infinite), as for a failed refinement."""
     rng = np.random.default_rng(0)
-    size = MATRIX_ROUNDING_ULPS * float(np.finfo(float).eps) * (abs(system.A) @ np.abs(x))
+    size = rounding_size(system, x)
     responses = solve(size * np.exp(2j * np.pi * rng.random((ROUNDING_PROBES, len(x)))))  # one per row
     if np.all(np.isfinite(responses)):
         info.rounding = list(responses)
     else:
         info.correction = float("inf")
         _add_note(info, "the response to L's rounding failed")
+
+
+def rounding_size(system: ExactLiouvillian, x: np.ndarray) -> np.ndarray:
+    """``u (|L̂| |x̂|)_i``, u = MATRIX_ROUNDING_ULPS ε: the largest effect of L̂'s entrywise
+    rounding on each equation at the state x̂."""
+    return MATRIX_ROUNDING_ULPS * float(np.finfo(float).eps) * (abs(system.A) @ np.abs(x))
 
 
 def _condition(system: ExactLiouvillian, solve: Callable[..., np.ndarray]) -> float:
