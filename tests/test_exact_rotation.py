@@ -57,7 +57,7 @@ def test_a_turned_solution_is_the_solve_of_the_turned_point(model, a, b):
 def test_a_quarter_turn_against_the_2N_steady_state():
     """The drive along y from the drive along x (one quarter turn), N = 4: moments and ξ²_R of the
     turned solution against the 2^N steady state at the y drive."""
-    N, (a, b, _) = 4, PARTNERS[2][1:] + (None,)
+    N, (_, a, b) = 4, PARTNERS[2]
     p, q = _pair(DRIVE_XY, a, b, N)
     (_, k_p), (_, k_q) = rotation_class(DRIVE_XY, p), rotation_class(DRIVE_XY, q)
     assert quarter_turn(k_p, k_q) in (1, 3)
